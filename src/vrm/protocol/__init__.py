@@ -1,0 +1,80 @@
+"""The vrm signed message protocol, version 1 — pure: no network, no database.
+
+Everything a peer needs to sign, encrypt, verify and decrypt messages::
+
+    identity = Identity.generate()
+    envelope, jws = compose(identity, type=PING, to=peer_did, body=Ping())
+    message = Verifier(receiver=peer_did, types=v1_types(), seen_ids=store).verify(jws)
+
+The specification is docs/protocol.md.
+"""
+
+from vrm.protocol.did import (
+    did_from_ed25519,
+    did_from_kid,
+    ed25519_from_did,
+    key_agreement_kid,
+    kid_for,
+    x25519_from_did,
+    x25519_multibase,
+)
+from vrm.protocol.discovery import PROTOCOL_VERSIONS, WELL_KNOWN_PATH, Discovery
+from vrm.protocol.envelope import Envelope, new_envelope
+from vrm.protocol.errors import ProtocolError, RefusalCode
+from vrm.protocol.jwe import decrypt, encrypt_for, recipient_of
+from vrm.protocol.jws import ACCEPTED_ALGS, ALG, LEGACY_ALG, sign_compact
+from vrm.protocol.keys import Identity
+from vrm.protocol.message import Message, compose, sign_message
+from vrm.protocol.registry import MessageTypes
+from vrm.protocol.replay import MemorySeenIds, SeenIds
+from vrm.protocol.v1 import (
+    PING,
+    PING_RESPONSE,
+    PROBLEM_REPORT,
+    Ping,
+    PingResponse,
+    ProblemReport,
+    v1_types,
+)
+from vrm.protocol.verify import DEFAULT_MAX_BYTES, DEFAULT_MAX_CLOCK_SKEW, Verifier
+
+__all__ = [
+    "ACCEPTED_ALGS",
+    "ALG",
+    "DEFAULT_MAX_BYTES",
+    "DEFAULT_MAX_CLOCK_SKEW",
+    "LEGACY_ALG",
+    "PING",
+    "PING_RESPONSE",
+    "PROBLEM_REPORT",
+    "PROTOCOL_VERSIONS",
+    "WELL_KNOWN_PATH",
+    "Discovery",
+    "Envelope",
+    "Identity",
+    "MemorySeenIds",
+    "Message",
+    "MessageTypes",
+    "Ping",
+    "PingResponse",
+    "ProblemReport",
+    "ProtocolError",
+    "RefusalCode",
+    "SeenIds",
+    "Verifier",
+    "compose",
+    "decrypt",
+    "did_from_ed25519",
+    "did_from_kid",
+    "ed25519_from_did",
+    "encrypt_for",
+    "key_agreement_kid",
+    "kid_for",
+    "new_envelope",
+    "recipient_of",
+    "sign_compact",
+    "sign_message",
+    "v1_types",
+    "x25519_from_did",
+    "x25519_multibase",
+]

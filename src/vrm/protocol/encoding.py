@@ -1,0 +1,44 @@
+"""base64url without padding (RFC 7515 section 2) and strict JSON."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from typing import Any
+
+from vrm.protocol.errors import ProtocolError, RefusalCode
+
+_VALUES = {
+    char: value
+    for value, char in enumerate("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
+}
+_PADDING = ("", "", "==", "=")
+# How many low bits of the last character carry no data, by length modulo 4.
+_UNUSED_BITS = (0, 0, 0b1111, 0b11)
+
+
+def b64url_encode(data: bytes) -> str:
+    """Encode bytes as unpadded base64url text."""
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def b64url_decode(text: str) -> bytes:
+    """Decode unpadded base64url text, refusing anything that is not canonical.
+
+    Canonical means the unused low bits of the last character are zero, so two
+    different strings never stand for the same bytes (a flipped padding bit is
+    refused, not silently ignored).
+    """
+    tail = len(text) % 4
+    if tail == 1 or (tail and _VALUES.get(text[-1], 1) & _UNUSED_BITS[tail]):
+        raise ProtocolError(RefusalCode.MALFORMED, "non-canonical base64url")
+    try:
+        return base64.urlsafe_b64decode(text + _PADDING[tail])
+    except (binascii.Error, ValueError) as exc:
+        raise ProtocolError(RefusalCode.MALFORMED, "invalid base64url") from exc
+
+
+def canonical_json(value: Any) -> bytes:
+    """Serialise JSON compactly with sorted keys (used for headers and examples)."""
+    return json.dumps(value, separators=(",", ":"), sort_keys=True, ensure_ascii=False).encode()

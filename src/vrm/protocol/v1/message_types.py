@@ -1,0 +1,57 @@
+"""The message types every vrm v1 party understands.
+
+These are the protocol's own: liveness (``ping``) and telling a peer that a
+message it sent could not be handled (``problem-report``). Each service adds the
+types of its features (profile updates, terms, intents…) to its own registry.
+Specification: docs/protocol.md, section "Message types".
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from vrm.protocol.errors import RefusalCode
+from vrm.protocol.registry import MessageTypes
+
+PING = "vrm/1/ping"
+PING_RESPONSE = "vrm/1/ping.response"
+PROBLEM_REPORT = "vrm/1/problem-report"
+
+ShortText = Annotated[str, Field(max_length=1024)]
+
+
+class Body(BaseModel):
+    """Base of v1 bodies: unknown members are refused, so typos are caught."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Ping(Body):
+    """Asks the recipient to show it is there; ``response_requested`` asks for a reply."""
+
+    comment: ShortText | None = None
+    response_requested: bool = True
+
+
+class PingResponse(Body):
+    """Answers a ping; the envelope's ``thid`` is the ping's id."""
+
+    comment: ShortText | None = None
+
+
+class ProblemReport(Body):
+    """Tells a peer that the message in ``thid`` could not be handled, and why."""
+
+    code: RefusalCode | Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)]
+    detail: ShortText = ""
+
+
+def v1_types() -> MessageTypes:
+    """Return a new registry holding the v1 protocol types."""
+    types = MessageTypes()
+    types.add(PING, Ping)
+    types.add(PING_RESPONSE, PingResponse)
+    types.add(PROBLEM_REPORT, ProblemReport)
+    return types

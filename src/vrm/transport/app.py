@@ -1,0 +1,126 @@
+"""The HTTP face every vrm party shares: discovery, inbox, problem+json errors."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from vrm.protocol.discovery import WELL_KNOWN_PATH, Discovery
+from vrm.protocol.errors import ProtocolError
+from vrm.transport.inbox import JWE_MEDIA_TYPE, JWS_MEDIA_TYPE, Inbox, UnsupportedMediaType
+from vrm.transport.problems import (
+    HANDLER_FAILED,
+    INVALID_REQUEST,
+    NOT_FOUND,
+    PROBLEM_CONTENT_TYPE,
+    UNSUPPORTED_MEDIA_TYPE,
+    problem,
+)
+
+INBOX_PATH = "/inbox"
+
+log = logging.getLogger(__name__)
+
+
+def problem_response(code: str, detail: str, *, instance: str | None = None) -> JSONResponse:
+    """Return the problem+json response for ``code``."""
+    status, document = problem(code, detail, instance=instance)
+    return JSONResponse(document, status_code=status, media_type=PROBLEM_CONTENT_TYPE)
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    """Make every error of ``app`` an RFC 9457 problem document, never a traceback."""
+
+    @app.exception_handler(ProtocolError)
+    async def _protocol_error(request: Request, exc: ProtocolError) -> JSONResponse:
+        return problem_response(exc.code.value, exc.detail, instance=request.url.path)
+
+    @app.exception_handler(UnsupportedMediaType)
+    async def _media_type(request: Request, exc: UnsupportedMediaType) -> JSONResponse:
+        return problem_response(UNSUPPORTED_MEDIA_TYPE, str(exc), instance=request.url.path)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid request"}
+        where = ".".join(str(part) for part in first.get("loc", ()))
+        return problem_response(
+            INVALID_REQUEST, f"{where}: {first.get('msg')}", instance=request.url.path
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = NOT_FOUND if exc.status_code == 404 else INVALID_REQUEST
+        response = problem_response(code, str(exc.detail), instance=request.url.path)
+        response.status_code = exc.status_code
+        return response
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unexpected error on %s", request.url.path)
+        return problem_response(
+            HANDLER_FAILED, "the server could not handle this request", instance=request.url.path
+        )
+
+
+_INBOX_OPENAPI: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            JWS_MEDIA_TYPE: {"schema": {"type": "string", "description": "compact JWS"}},
+            JWE_MEDIA_TYPE: {"schema": {"type": "string", "description": "compact JWE"}},
+        },
+    },
+    "responses": {
+        "202": {"description": "accepted"},
+        "4XX": {
+            "description": "refused",
+            "content": {PROBLEM_CONTENT_TYPE: {"schema": {"type": "object"}}},
+        },
+    },
+}
+
+
+def mount_party(app: FastAPI, *, inbox: Inbox, name: str, accepted_terms: list[str]) -> None:
+    """Add ``GET /.well-known/vrm`` and ``POST /inbox`` for ``inbox`` to ``app``."""
+
+    @app.get(WELL_KNOWN_PATH, tags=["protocol"])
+    async def discovery(request: Request) -> Discovery:
+        """Who this party is, where its inbox is, and what it understands."""
+        return Discovery(
+            did=inbox.identity.did,
+            name=name,
+            inbox=str(request.url_for("inbox")),
+            message_types=list(inbox.verifier.types),
+            accepted_terms=accepted_terms,
+        )
+
+    @app.post(
+        INBOX_PATH,
+        name="inbox",
+        status_code=202,
+        tags=["protocol"],
+        openapi_extra=_INBOX_OPENAPI,
+    )
+    async def receive(request: Request) -> dict[str, str]:
+        """Receive one signed (JWS) or encrypted (JWE) message."""
+        media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        body = await inbox.read_body(
+            media_type, request.headers.get("content-length"), request.stream()
+        )
+        message = await inbox.receive(media_type, body)
+        return {"id": message.id, "status": "accepted"}
+
+
+def create_party_app(
+    *, inbox: Inbox, name: str, accepted_terms: list[str] | None = None
+) -> FastAPI:
+    """Build a minimal vrm party: discovery, inbox and problem+json errors."""
+    app = FastAPI(title=f"vrm party: {name}", version="1")
+    install_problem_handlers(app)
+    mount_party(app, inbox=inbox, name=name, accepted_terms=accepted_terms or [])
+    return app

@@ -1,0 +1,145 @@
+"""Outgoing HTTP behind one small interface, so tests can swap the network out.
+
+:class:`AiohttpTransport` is the production client: aiohttp's connection pool keeps
+its throughput at 64 requests in flight, where httpx's async pool collapses
+(benchmarks/bench_delivery.py measures both). :class:`AsgiTransport` calls an ASGI
+app in-process through httpx, for tests that need no server. Both enforce a
+timeout and a response size limit on every call.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import aiohttp
+import httpx
+
+DEFAULT_TIMEOUT = 10.0
+DEFAULT_MAX_RESPONSE_BYTES = 1024 * 1024
+
+
+class TransportError(Exception):
+    """The request did not get an HTTP answer: refused, timed out, or too large."""
+
+
+@dataclass(frozen=True, slots=True)
+class HttpReply:
+    """An HTTP response, read whole (it is small by construction)."""
+
+    status: int
+    content_type: str
+    body: bytes
+
+    def json(self) -> Any:
+        """The body parsed as JSON."""
+        return json.loads(self.body)
+
+
+class Transport(Protocol):
+    """Sends one HTTP request and returns the reply."""
+
+    async def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        content: bytes | None = None,
+        content_type: str | None = None,
+    ) -> HttpReply:
+        """Send the request; raise :class:`TransportError` when no reply comes."""
+        ...
+
+    async def aclose(self) -> None:
+        """Release connections."""
+        ...
+
+
+class AiohttpTransport:
+    """HTTP over aiohttp with a shared connection pool.
+
+    Args:
+        timeout: seconds for the whole request.
+        max_connections: connections open at once across all hosts.
+        max_response_bytes: a longer response body is a :class:`TransportError`.
+    """
+
+    def __init__(
+        self,
+        *,
+        timeout: float = DEFAULT_TIMEOUT,
+        max_connections: int = 100,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+    ) -> None:
+        self.timeout = timeout
+        self.max_connections = max_connections
+        self.max_response_bytes = max_response_bytes
+        self._session: aiohttp.ClientSession | None = None
+
+    def _get_session(self) -> aiohttp.ClientSession:
+        # Created on first use: an aiohttp session belongs to the running event loop.
+        if self._session is None:
+            self._session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=self.max_connections),
+                timeout=aiohttp.ClientTimeout(total=self.timeout),
+                auto_decompress=False,
+            )
+        return self._session
+
+    async def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        content: bytes | None = None,
+        content_type: str | None = None,
+    ) -> HttpReply:
+        """Send the request and read at most ``max_response_bytes`` of the reply."""
+        headers = {"content-type": content_type} if content_type else {}
+        try:
+            async with self._get_session().request(
+                method, url, data=content, headers=headers, allow_redirects=False
+            ) as response:
+                body = await response.content.read(self.max_response_bytes + 1)
+                if len(body) > self.max_response_bytes:
+                    raise TransportError(
+                        f"response from {url} is over {self.max_response_bytes} bytes"
+                    )
+                return HttpReply(response.status, response.content_type, body)
+        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+            raise TransportError(f"{method} {url}: {exc.__class__.__name__}: {exc}") from exc
+
+    async def aclose(self) -> None:
+        """Close the pool."""
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+
+class AsgiTransport:
+    """HTTP to an ASGI app in the same process (tests, tools); no sockets."""
+
+    def __init__(self, app: Any, *, base_url: str = "http://testserver") -> None:
+        self._client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=base_url)
+
+    async def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        content: bytes | None = None,
+        content_type: str | None = None,
+    ) -> HttpReply:
+        """Call the app."""
+        headers = {"content-type": content_type} if content_type else {}
+        response = await self._client.request(method, url, content=content, headers=headers)
+        return HttpReply(
+            response.status_code,
+            response.headers.get("content-type", "").split(";")[0],
+            response.content,
+        )
+
+    async def aclose(self) -> None:
+        """Close the client."""
+        await self._client.aclose()

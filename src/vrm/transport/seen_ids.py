@@ -1,0 +1,189 @@
+"""The persistent seen-ids store: SQLite by default, PostgreSQL by URL.
+
+Every party — agent, vendor endpoint, exchange — keeps the ids of the messages it
+accepted here until they expire, so a replay is refused even after a restart.
+Expired ids are pruned as part of normal use (at most once per ``prune_interval``
+seconds, by the insert that finds the interval passed).
+
+SQLite goes through the standard library's ``sqlite3`` rather than SQLAlchemy:
+this insert sits on the hot path of every inbox, and the ORM's per-statement
+transaction handling costs five times the insert itself (docs/performance.md).
+Each insert commits on its own, so an accepted id survives a crash of the process.
+The SQLite table has no index on expiry: it would double the pages each commit
+writes, while the scan it saves runs once a minute.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from sqlalchemy import BigInteger, Column, MetaData, String, Table, create_engine, delete
+from sqlalchemy.dialects import postgresql
+
+from vrm.protocol.replay import SeenIds
+
+Clock = Callable[[], float]
+
+_SQLITE_SCHEMA = """
+CREATE TABLE IF NOT EXISTS vrm_seen_message_ids (
+    message_id TEXT PRIMARY KEY,
+    expires_time INTEGER NOT NULL
+) WITHOUT ROWID;
+"""
+
+
+class PersistentSeenIds(SeenIds, Protocol):
+    """A seen-ids store on disk."""
+
+    blocking: bool
+    """True when calls make network round trips (run them off the event loop)."""
+
+    def prune(self) -> int:
+        """Delete the ids whose messages have expired; return how many."""
+        ...
+
+    def count(self) -> int:
+        """Return how many ids are remembered."""
+        ...
+
+    def close(self) -> None:
+        """Release the database."""
+        ...
+
+
+class SqliteSeenIds:
+    """Seen message ids in an SQLite file (WAL mode)."""
+
+    blocking = False
+
+    def __init__(self, path: str, *, clock: Clock = time.time, prune_interval: float = 60) -> None:
+        self.path = path
+        self.clock = clock
+        self.prune_interval = prune_interval
+        self._next_prune = clock() + prune_interval
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        # WAL with synchronous=NORMAL: each commit survives a crash of the process
+        # without an fsync per message; only a power cut can lose the last commits.
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.execute("PRAGMA busy_timeout=5000")
+        self._db.execute("PRAGMA wal_autocheckpoint=4000")
+        self._db.execute("PRAGMA cache_size=-16384")
+        self._db.executescript(_SQLITE_SCHEMA)
+
+    def remember(self, message_id: str, expires_time: int) -> bool:
+        """Record ``message_id`` until ``expires_time``; False if it was already there."""
+        with self._lock:
+            inserted = self._db.execute(
+                "INSERT OR IGNORE INTO vrm_seen_message_ids VALUES (?, ?)",
+                (message_id, expires_time),
+            ).rowcount
+            if self.clock() >= self._next_prune:
+                self._prune_locked()
+        return inserted == 1
+
+    def forget(self, message_id: str) -> None:
+        """Drop ``message_id`` (its message was not handled, so a retry must get in)."""
+        with self._lock:
+            self._db.execute("DELETE FROM vrm_seen_message_ids WHERE message_id = ?", (message_id,))
+
+    def prune(self) -> int:
+        """Delete the ids whose messages have expired; return how many."""
+        with self._lock:
+            return self._prune_locked()
+
+    def count(self) -> int:
+        """Return how many ids are remembered."""
+        with self._lock:
+            row = self._db.execute("SELECT count(*) FROM vrm_seen_message_ids").fetchone()
+        return int(row[0])
+
+    def close(self) -> None:
+        """Close the database file."""
+        with self._lock:
+            self._db.close()
+
+    def _prune_locked(self) -> int:
+        self._next_prune = self.clock() + self.prune_interval
+        return self._db.execute(
+            "DELETE FROM vrm_seen_message_ids WHERE expires_time < ?", (int(self.clock()),)
+        ).rowcount
+
+
+_metadata = MetaData()
+_pg_table = Table(
+    "vrm_seen_message_ids",
+    _metadata,
+    Column("message_id", String(128), primary_key=True),
+    Column("expires_time", BigInteger, nullable=False, index=True),
+)
+
+
+class PostgresSeenIds:
+    """Seen message ids in PostgreSQL, shared by every process of a scaled-out service."""
+
+    blocking = True
+
+    def __init__(
+        self, url: str, *, clock: Clock = time.time, prune_interval: float = 60, **engine_args: Any
+    ) -> None:
+        self.clock = clock
+        self.prune_interval = prune_interval
+        self._next_prune = clock() + prune_interval
+        self.engine = create_engine(url, pool_pre_ping=True, **engine_args)
+        _metadata.create_all(self.engine)
+        self._insert = postgresql.insert(_pg_table).on_conflict_do_nothing(
+            index_elements=["message_id"]
+        )
+
+    def remember(self, message_id: str, expires_time: int) -> bool:
+        """Record ``message_id`` until ``expires_time``; False if it was already there."""
+        with self.engine.begin() as connection:
+            result = connection.execute(
+                self._insert, {"message_id": message_id, "expires_time": expires_time}
+            )
+        if self.clock() >= self._next_prune:
+            self.prune()
+        return result.rowcount == 1
+
+    def forget(self, message_id: str) -> None:
+        """Drop ``message_id``."""
+        with self.engine.begin() as connection:
+            connection.execute(delete(_pg_table).where(_pg_table.c.message_id == message_id))
+
+    def prune(self) -> int:
+        """Delete the ids whose messages have expired; return how many."""
+        self._next_prune = self.clock() + self.prune_interval
+        with self.engine.begin() as connection:
+            result = connection.execute(
+                delete(_pg_table).where(_pg_table.c.expires_time < int(self.clock()))
+            )
+        return result.rowcount
+
+    def count(self) -> int:
+        """Return how many ids are remembered."""
+        with self.engine.connect() as connection:
+            return len(connection.execute(_pg_table.select()).all())
+
+    def close(self) -> None:
+        """Release the connection pool."""
+        self.engine.dispose()
+
+
+def open_seen_ids(location: str, *, clock: Clock = time.time) -> SqliteSeenIds | PostgresSeenIds:
+    """Open the store at ``location``: a ``postgresql://`` URL or an SQLite file path."""
+    if location.startswith(("postgresql://", "postgresql+psycopg://", "postgres://")):
+        url = location.replace("postgres://", "postgresql://", 1)
+        if url.startswith("postgresql://"):
+            url = "postgresql+psycopg://" + url[len("postgresql://") :]
+        return PostgresSeenIds(url, clock=clock)
+    if "://" in location:
+        raise ValueError(
+            f"unsupported seen-ids store {location!r}: use a path or postgresql:// URL"
+        )
+    return SqliteSeenIds(location, clock=clock)
