@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -12,7 +14,13 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from vrm.protocol.discovery import WELL_KNOWN_PATH, Discovery
 from vrm.protocol.errors import ProtocolError
-from vrm.transport.inbox import JWE_MEDIA_TYPE, JWS_MEDIA_TYPE, Inbox, UnsupportedMediaType
+from vrm.transport.inbox import (
+    JWE_MEDIA_TYPE,
+    JWS_MEDIA_TYPE,
+    HandlerFailed,
+    Inbox,
+    UnsupportedMediaType,
+)
 from vrm.transport.problems import (
     HANDLER_FAILED,
     INVALID_REQUEST,
@@ -43,6 +51,10 @@ def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(UnsupportedMediaType)
     async def _media_type(request: Request, exc: UnsupportedMediaType) -> JSONResponse:
         return problem_response(UNSUPPORTED_MEDIA_TYPE, str(exc), instance=request.url.path)
+
+    @app.exception_handler(HandlerFailed)
+    async def _handler_failed(request: Request, exc: HandlerFailed) -> JSONResponse:
+        return problem_response(HANDLER_FAILED, str(exc), instance=request.url.path)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -117,10 +129,14 @@ def mount_party(app: FastAPI, *, inbox: Inbox, name: str, accepted_terms: list[s
 
 
 def create_party_app(
-    *, inbox: Inbox, name: str, accepted_terms: list[str] | None = None
+    *,
+    inbox: Inbox,
+    name: str,
+    accepted_terms: list[str] | None = None,
+    lifespan: Callable[[FastAPI], AbstractAsyncContextManager[None]] | None = None,
 ) -> FastAPI:
     """Build a minimal vrm party: discovery, inbox and problem+json errors."""
-    app = FastAPI(title=f"vrm party: {name}", version="1")
+    app = FastAPI(title=f"vrm party: {name}", version="1", lifespan=lifespan)
     install_problem_handlers(app)
     mount_party(app, inbox=inbox, name=name, accepted_terms=accepted_terms or [])
     return app

@@ -16,6 +16,8 @@ from typing import Any, Protocol
 import aiohttp
 import httpx
 
+from vrm.transport.address_policy import AddressPolicy, AddressRefused, GuardedResolver
+
 DEFAULT_TIMEOUT = 10.0
 DEFAULT_MAX_RESPONSE_BYTES = 1024 * 1024
 
@@ -60,6 +62,7 @@ class AiohttpTransport:
     """HTTP over aiohttp with a shared connection pool.
 
     Args:
+        policy: which addresses may be reached (public only by default).
         timeout: seconds for the whole request.
         max_connections: connections open at once across all hosts.
         max_response_bytes: a longer response body is a :class:`TransportError`.
@@ -68,10 +71,12 @@ class AiohttpTransport:
     def __init__(
         self,
         *,
+        policy: AddressPolicy | None = None,
         timeout: float = DEFAULT_TIMEOUT,
         max_connections: int = 100,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
     ) -> None:
+        self.policy = policy or AddressPolicy()
         self.timeout = timeout
         self.max_connections = max_connections
         self.max_response_bytes = max_response_bytes
@@ -81,7 +86,9 @@ class AiohttpTransport:
         # Created on first use: an aiohttp session belongs to the running event loop.
         if self._session is None:
             self._session = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(limit=self.max_connections),
+                connector=aiohttp.TCPConnector(
+                    limit=self.max_connections, resolver=GuardedResolver(self.policy)
+                ),
                 timeout=aiohttp.ClientTimeout(total=self.timeout),
                 auto_decompress=False,
             )
@@ -97,6 +104,10 @@ class AiohttpTransport:
     ) -> HttpReply:
         """Send the request and read at most ``max_response_bytes`` of the reply."""
         headers = {"content-type": content_type} if content_type else {}
+        try:
+            self.policy.check_url(url)
+        except AddressRefused as exc:
+            raise TransportError(str(exc)) from exc
         try:
             async with self._get_session().request(
                 method, url, data=content, headers=headers, allow_redirects=False

@@ -34,6 +34,10 @@ class UnsupportedMediaType(Exception):
     """The request body is neither a signed nor an encrypted vrm message."""
 
 
+class HandlerFailed(Exception):
+    """A verified message could not be handled here; the sender should retry later."""
+
+
 class Inbox:
     """Receives the messages addressed to one identity.
 
@@ -95,12 +99,23 @@ class Inbox:
             message = self.verifier.verify(token)
         try:
             await self.handler(message)
+        except ProtocolError:
+            self._forget(message)
+            raise
+        except Exception as exc:
+            # Logged here with the traceback; the sender only learns it may retry.
+            log.exception("handling %s %s failed", message.type, message.id)
+            self._forget(message)
+            raise HandlerFailed(f"message {message.id} could not be handled; retry later") from exc
         except BaseException:
-            if self.verifier.seen_ids is not None:
-                self.verifier.seen_ids.forget(message.id)
+            self._forget(message)
             raise
         log.info("accepted %s %s from %s", message.type, message.id, message.sender)
         return message
+
+    def _forget(self, message: Message) -> None:
+        if self.verifier.seen_ids is not None:
+            self.verifier.seen_ids.forget(message.id)
 
 
 def _oversize(limit: int) -> ProtocolError:

@@ -21,7 +21,17 @@ import time
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from sqlalchemy import BigInteger, Column, MetaData, String, Table, create_engine, delete
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    MetaData,
+    String,
+    Table,
+    create_engine,
+    delete,
+    func,
+    select,
+)
 from sqlalchemy.dialects import postgresql
 
 from vrm.protocol.replay import SeenIds
@@ -137,19 +147,21 @@ class PostgresSeenIds:
         self._next_prune = clock() + prune_interval
         self.engine = create_engine(url, pool_pre_ping=True, **engine_args)
         _metadata.create_all(self.engine)
-        self._insert = postgresql.insert(_pg_table).on_conflict_do_nothing(
-            index_elements=["message_id"]
+        self._insert = (
+            postgresql.insert(_pg_table)
+            .on_conflict_do_nothing(index_elements=["message_id"])
+            .returning(_pg_table.c.message_id)
         )
 
     def remember(self, message_id: str, expires_time: int) -> bool:
         """Record ``message_id`` until ``expires_time``; False if it was already there."""
         with self.engine.begin() as connection:
-            result = connection.execute(
+            inserted = connection.execute(
                 self._insert, {"message_id": message_id, "expires_time": expires_time}
-            )
+            ).first()
         if self.clock() >= self._next_prune:
             self.prune()
-        return result.rowcount == 1
+        return inserted is not None
 
     def forget(self, message_id: str) -> None:
         """Drop ``message_id``."""
@@ -168,7 +180,7 @@ class PostgresSeenIds:
     def count(self) -> int:
         """Return how many ids are remembered."""
         with self.engine.connect() as connection:
-            return len(connection.execute(_pg_table.select()).all())
+            return int(connection.execute(select(func.count()).select_from(_pg_table)).scalar_one())
 
     def close(self) -> None:
         """Release the connection pool."""

@@ -28,11 +28,19 @@ class Body(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+HttpUrl = Annotated[str, Field(pattern=r"^https?://[^\s]+$", max_length=2048)]
+
+
 class Ping(Body):
-    """Asks the recipient to show it is there; ``response_requested`` asks for a reply."""
+    """Asks the recipient to show it is there.
+
+    ``response_requested`` asks for a ``ping.response``; ``reply_to`` is the inbox
+    URL to send it to (the recipient may decline to call it, by its own policy).
+    """
 
     comment: ShortText | None = None
     response_requested: bool = True
+    reply_to: HttpUrl | None = None
 
 
 class PingResponse(Body):

@@ -1,0 +1,3 @@
+from vrm.cli.main import run
+
+run()

@@ -1,0 +1,1 @@
+"""The ``vrm`` command line: a thin Typer shell over the services."""

@@ -1,0 +1,59 @@
+"""The ``vrm`` command: entry point, sub-command groups, and one-line errors."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+from vrm.cli import demo_cmd, protocol_cmd, serve_cmd
+from vrm.protocol import ProtocolError
+
+app = typer.Typer(
+    name="vrm",
+    help="Vendor Relationship Management: the customer's own side of every relationship.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.add_typer(protocol_cmd.app, name="protocol")
+app.add_typer(serve_cmd.app, name="serve")
+app.command("demo")(demo_cmd.demo)
+
+errors = Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
+
+
+class CliError(Exception):
+    """A problem to report to the user in one line (exit status 1)."""
+
+
+def run() -> None:
+    """Run the CLI; any error the user can act on is one line on stderr, not a traceback."""
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        app()
+    except ProtocolError as exc:
+        errors.print(f"[red]error:[/] {exc.code.value}: {escape(exc.detail)}")
+        sys.exit(1)
+    except OSError as exc:
+        where = f"{exc.filename}: " if exc.filename else ""
+        errors.print(f"[red]error:[/] {escape(where)}{escape(str(exc.strerror or exc))}")
+        sys.exit(1)
+    except (CliError, ValueError) as exc:
+        errors.print(f"[red]error:[/] {escape(str(exc))}")
+        sys.exit(1)
+    except KeyboardInterrupt:
+        errors.print("interrupted")
+        sys.exit(130)
+    except Exception as exc:
+        if os.environ.get("VRM_DEBUG"):
+            raise
+        errors.print(
+            f"[red]error:[/] unexpected {exc.__class__.__name__}: {escape(str(exc))} "
+            "(set VRM_DEBUG=1 for details)"
+        )
+        sys.exit(1)

@@ -1,0 +1,80 @@
+"""``vrm protocol``: export schemas, inspect messages."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from vrm.protocol import Discovery, Envelope, Verifier, v1_types
+from vrm.protocol.inspection import inspect_message
+
+app = typer.Typer(help="Work with protocol messages and schemas.", no_args_is_help=True)
+console = Console(highlight=False)
+
+
+@app.command("schemas")
+def schemas(
+    directory: Annotated[Path, typer.Argument(help="Folder to write the JSON Schemas into.")],
+) -> None:
+    """Write the JSON Schema of the envelope, discovery and every message body."""
+    directory.mkdir(parents=True, exist_ok=True)
+    documents: dict[str, dict[str, Any]] = {
+        "envelope": Envelope.model_json_schema(by_alias=True),
+        "discovery": Discovery.model_json_schema(),
+    }
+    for type_name, schema in v1_types().json_schemas().items():
+        documents[type_name.replace("/", "_")] = {**schema, "title": type_name}
+    table = Table("schema", "file")
+    for name, schema in documents.items():
+        path = directory / f"{name}.schema.json"
+        schema = {"$schema": "https://json-schema.org/draft/2020-12/schema", **schema}
+        path.write_text(json.dumps(schema, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+        table.add_row(name, str(path))
+    console.print(table)
+
+
+@app.command("inspect")
+def inspect(
+    source: Annotated[str, typer.Argument(help="A file holding one message, or - for stdin.")],
+    receiver: Annotated[
+        str | None, typer.Option(help="Also check the message is addressed to this DID.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")] = False,
+) -> None:
+    """Decode a message, verify it, and print its envelope, body and verdict.
+
+    Exits 0 when the message verifies, 1 when it is refused.
+    """
+    raw = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
+    verifier = Verifier(receiver=receiver, types=v1_types(), seen_ids=None)
+    report = inspect_message(raw.strip(), verifier)
+    if as_json:
+        print(json.dumps(report, indent=2))
+    else:
+        _print_report(report)
+    if report["verdict"] != "valid":
+        raise typer.Exit(1)
+
+
+def _print_report(report: dict[str, Any]) -> None:
+    if report.get("header"):
+        console.print("[bold]Header[/]", json.dumps(report["header"], indent=2))
+    if report.get("envelope"):
+        table = Table("member", "value", title="Envelope", title_justify="left")
+        for key, value in report["envelope"].items():
+            if key != "body":
+                table.add_row(key, str(value))
+        console.print(table)
+        console.print("[bold]Body[/]", json.dumps(report["envelope"].get("body"), indent=2))
+    if report.get("recipient"):
+        console.print(f"Encrypted to {report['recipient']} (the body cannot be read here)")
+    verdict = report["verdict"]
+    style = "green" if verdict == "valid" else "red"
+    detail = f": {report['detail']}" if report.get("detail") else ""
+    console.print(f"[bold {style}]Verdict: {verdict}[/]{detail}")

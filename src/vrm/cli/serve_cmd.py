@@ -1,0 +1,40 @@
+"""``vrm serve``: run a party as a long-lived HTTP service."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from vrm.demo.peer import create_peer
+from vrm.transport.address_policy import AddressPolicy
+from vrm.transport.serving import LocalServer
+
+app = typer.Typer(help="Run a vrm service.", no_args_is_help=True)
+
+
+@app.command("peer")
+def peer(
+    home: Annotated[Path, typer.Option(help="Folder for the peer's key and seen-ids store.")],
+    name: Annotated[str, typer.Option(help="Display name in the discovery document.")] = "peer",
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on; 0 picks a free one.")] = 0,
+    allow_loopback: Annotated[
+        bool, typer.Option(help="Let replies reach loopback addresses (tests, demos).")
+    ] = False,
+    allow_private: Annotated[
+        bool, typer.Option(help="Let replies reach private-network addresses.")
+    ] = False,
+) -> None:
+    """Run a protocol peer that answers pings; prints 'listening on URL' when ready."""
+    policy = AddressPolicy(allow_loopback=allow_loopback, allow_private=allow_private)
+    built = create_peer(name=name, home=home, policy=policy)
+
+    async def serve() -> None:
+        async with LocalServer(built.app, host=host, port=port) as server:
+            print(f"listening on {server.url}", flush=True)
+            await asyncio.Event().wait()
+
+    asyncio.run(serve())

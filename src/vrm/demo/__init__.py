@@ -1,0 +1,1 @@
+"""The runnable demonstration: two parties exchanging signed messages over HTTP."""

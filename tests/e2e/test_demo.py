@@ -1,0 +1,30 @@
+"""``vrm demo`` end to end: two processes, real HTTP, every step as the story says."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.e2e
+
+
+def test_demo_runs_every_step_as_expected(tmp_path: Path) -> None:
+    """The demo's story completes: discovery, answered pings, each refusal, the burst."""
+    result = subprocess.run(  # noqa: S603 - our own interpreter and arguments
+        [sys.executable, "-m", "vrm", "demo", "--burst", "200", "--home", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env={"COLUMNS": "200", "PATH": "/usr/bin:/bin"},
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "every step as expected" in result.stdout
+    for outcome in ("409 replay", "401 bad_signature", "403 wrong_recipient", "413 oversize"):
+        assert outcome in result.stdout
+    assert "200 accepted" in result.stdout
+    assert (tmp_path / "alice" / "identity.seed").stat().st_mode & 0o077 == 0
+    assert "Traceback" not in result.stderr

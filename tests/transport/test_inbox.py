@@ -1,0 +1,103 @@
+"""The inbox in-process: handler failures, media types, limits."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from vrm.protocol import PING, Identity, Message, Ping, Verifier, compose, v1_types
+from vrm.transport import AsgiTransport, Inbox, create_party_app
+from vrm.transport.seen_ids import SqliteSeenIds
+
+pytestmark = pytest.mark.anyio
+
+
+def build(tmp_path: Path, receiver: Identity, handled: list[Message], fail: list[bool]) -> Inbox:
+    async def handler(message: Message) -> None:
+        if fail and fail.pop(0):
+            raise RuntimeError("the database is down")
+        handled.append(message)
+
+    verifier = Verifier(
+        receiver=receiver.did, types=v1_types(), seen_ids=SqliteSeenIds(str(tmp_path / "seen.db"))
+    )
+    return Inbox(identity=receiver, verifier=verifier, handler=handler)
+
+
+async def test_failed_handler_lets_the_retry_in(tmp_path: Path, alice: Identity) -> None:
+    """When handling fails the sender gets 500, and the same message sent again is accepted."""
+    bob = Identity.generate()
+    handled: list[Message] = []
+    inbox = build(tmp_path, bob, handled, fail=[True])
+    client = AsgiTransport(create_party_app(inbox=inbox, name="Bob"))
+    _, message = compose(alice, type=PING, to=bob.did, body=Ping())
+    try:
+        first = await client.request(
+            "POST", "/inbox", content=message.encode(), content_type="application/vrm+jws"
+        )
+        second = await client.request(
+            "POST", "/inbox", content=message.encode(), content_type="application/vrm+jws"
+        )
+    finally:
+        await client.aclose()
+    assert first.status == 500
+    assert first.json()["code"] == "handler_failed"
+    assert "database" not in first.body.decode(), "internal details must not leak to peers"
+    assert second.status == 202
+    assert [m.id for m in handled] == [second.json()["id"]]
+
+
+async def test_media_type_parameters_are_ignored(tmp_path: Path, alice: Identity) -> None:
+    """``application/vrm+jws; charset=ascii`` is still a signed message."""
+    bob = Identity.generate()
+    inbox = build(tmp_path, bob, [], fail=[])
+    client = AsgiTransport(create_party_app(inbox=inbox, name="Bob"))
+    _, message = compose(alice, type=PING, to=bob.did, body=Ping())
+    try:
+        reply = await client.request(
+            "POST",
+            "/inbox",
+            content=message.encode(),
+            content_type="application/vrm+jws; charset=ascii",
+        )
+    finally:
+        await client.aclose()
+    assert reply.status == 202
+
+
+async def test_unknown_route_is_a_problem_document(tmp_path: Path) -> None:
+    """Even a 404 is problem+json, never an HTML page or a traceback."""
+    inbox = build(tmp_path, Identity.generate(), [], fail=[])
+    client = AsgiTransport(create_party_app(inbox=inbox, name="Bob"))
+    try:
+        reply = await client.request("GET", "/nowhere")
+    finally:
+        await client.aclose()
+    assert reply.status == 404
+    assert reply.content_type == "application/problem+json"
+    assert reply.json()["code"] == "not_found"
+
+
+def test_inbox_refuses_a_verifier_for_someone_else(tmp_path: Path) -> None:
+    """An inbox must verify that messages are addressed to its own identity."""
+    verifier = Verifier(receiver=Identity.generate().did, types=v1_types(), seen_ids=None)
+
+    async def handler(message: Message) -> None:
+        return None
+
+    with pytest.raises(ValueError, match="addressed to this identity"):
+        Inbox(identity=Identity.generate(), verifier=verifier, handler=handler)
+
+
+async def test_openapi_documents_the_inbox(tmp_path: Path) -> None:
+    """The OpenAPI document lists the inbox with both message media types."""
+    inbox = build(tmp_path, Identity.generate(), [], fail=[])
+    client = AsgiTransport(create_party_app(inbox=inbox, name="Bob"))
+    try:
+        spec = (await client.request("GET", "/openapi.json")).json()
+    finally:
+        await client.aclose()
+    content = spec["paths"]["/inbox"]["post"]["requestBody"]["content"]
+    assert set(content) == {"application/vrm+jws", "application/vrm+jwe"}
+    assert "/.well-known/vrm" in spec["paths"]
