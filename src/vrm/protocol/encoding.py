@@ -13,7 +13,9 @@ _VALUES = {
     char: value
     for value, char in enumerate("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
 }
-_PADDING = ("", "", "==", "=")
+_PADDING = (b"", b"", b"==", b"=")
+# base64url → standard alphabet; "+", "/" and "=" become "!" so strict decoding refuses them.
+_URLSAFE_TO_STANDARD = bytes.maketrans(b"-_+/=", b"+/!!!")
 # How many low bits of the last character carry no data, by length modulo 4.
 _UNUSED_BITS = (0, 0, 0b1111, 0b11)
 
@@ -34,7 +36,8 @@ def b64url_decode(text: str) -> bytes:
     if tail == 1 or (tail and _VALUES.get(text[-1], 1) & _UNUSED_BITS[tail]):
         raise ProtocolError(RefusalCode.MALFORMED, "non-canonical base64url")
     try:
-        return base64.urlsafe_b64decode(text + _PADDING[tail])
+        data = text.encode("ascii").translate(_URLSAFE_TO_STANDARD) + _PADDING[tail]
+        return binascii.a2b_base64(data, strict_mode=True)
     except (binascii.Error, ValueError) as exc:
         raise ProtocolError(RefusalCode.MALFORMED, "invalid base64url") from exc
 

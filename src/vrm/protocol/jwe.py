@@ -77,7 +77,8 @@ def decrypt(encrypted: str, identity: Identity) -> str:
     )
     try:
         plaintext = jwe.decrypt_compact(encrypted, key, algorithms=_ALGORITHMS).plaintext
-    except (JoseError, ValueError) as exc:
+    except (JoseError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        # joserfc raises plain KeyError/TypeError on some hostile headers (an EC epk, say).
         raise ProtocolError(RefusalCode.UNDECRYPTABLE, "message does not decrypt") from exc
     if plaintext is None:
         raise ProtocolError(RefusalCode.UNDECRYPTABLE, "message has no content")

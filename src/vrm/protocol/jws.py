@@ -67,7 +67,8 @@ def decode_header(header_b64: str) -> dict[str, Any]:
         raise ProtocolError(RefusalCode.MALFORMED, "protected header is not JSON") from exc
     if not isinstance(header, dict):
         raise ProtocolError(RefusalCode.MALFORMED, "protected header is not a JSON object")
-    if header.get("alg") not in ACCEPTED_ALGS:
+    alg = header.get("alg")
+    if not isinstance(alg, str) or alg not in ACCEPTED_ALGS:
         raise ProtocolError(
             RefusalCode.UNSUPPORTED_ALGORITHM, f"alg must be {ALG} (or legacy {LEGACY_ALG})"
         )

@@ -100,7 +100,7 @@ class Verifier:
             envelope.id, envelope.expires_time
         ):
             raise ProtocolError(RefusalCode.REPLAY, f"message {envelope.id} was already received")
-        return Message(envelope=envelope, body=body, compact=token, header=header)
+        return Message(envelope=envelope, body=body, compact=token, header=dict(header))
 
     def _resolve_header(self, header_b64: str) -> tuple[dict[str, Any], str, VerifyKey]:
         cached = self._headers.get(header_b64)
