@@ -101,3 +101,35 @@ async def test_openapi_documents_the_inbox(tmp_path: Path) -> None:
     content = spec["paths"]["/inbox"]["post"]["requestBody"]["content"]
     assert set(content) == {"application/vrm+jws", "application/vrm+jwe"}
     assert "/.well-known/vrm" in spec["paths"]
+
+
+@pytest.mark.services
+async def test_inbox_on_a_postgresql_replay_store(postgres_url: str, alice: Identity) -> None:
+    """With the PostgreSQL store (run off the event loop) replays are still refused."""
+    from vrm.transport.seen_ids import open_seen_ids
+
+    bob = Identity.generate()
+    store = open_seen_ids(postgres_url)
+    assert store.blocking
+
+    async def handler(message: Message) -> None:
+        return None
+
+    verifier = Verifier(receiver=bob.did, types=v1_types(), seen_ids=store)
+    client = AsgiTransport(
+        create_party_app(inbox=Inbox(identity=bob, verifier=verifier, handler=handler), name="Bob")
+    )
+    _, message = compose(alice, type=PING, to=bob.did, body=Ping())
+    try:
+        statuses = [
+            (
+                await client.request(
+                    "POST", "/inbox", content=message.encode(), content_type="application/vrm+jws"
+                )
+            ).status
+            for _ in range(2)
+        ]
+    finally:
+        await client.aclose()
+        store.close()
+    assert statuses == [202, 409]

@@ -10,7 +10,7 @@ import typer
 
 from vrm.demo.peer import create_peer
 from vrm.transport.address_policy import AddressPolicy
-from vrm.transport.serving import LocalServer
+from vrm.transport.serving import LocalServer, run_service
 
 app = typer.Typer(help="Run a vrm service.", no_args_is_help=True)
 
@@ -37,4 +37,4 @@ def peer(
             print(f"listening on {server.url}", flush=True)
             await asyncio.Event().wait()
 
-    asyncio.run(serve())
+    run_service(serve())

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Coroutine
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
 
 import uvicorn
 
@@ -46,3 +47,15 @@ class LocalServer:
         self._server.should_exit = True
         if self._task is not None:
             await self._task
+
+
+ResultT = TypeVar("ResultT")
+
+
+def run_service(main: Coroutine[Any, Any, ResultT]) -> ResultT:
+    """Run a service's main coroutine on uvloop when it is installed, else asyncio."""
+    try:
+        import uvloop  # optional: absent on Windows
+    except ImportError:
+        return asyncio.run(main)
+    return uvloop.run(main)

@@ -1,0 +1,151 @@
+"""Delivering signed messages over HTTP on 127.0.0.1, against the raw loopback limit.
+
+Three servers, each a separate uvicorn process on its own port:
+  sink        an ASGI app that answers 202 and does nothing (the raw HTTP limit)
+  vrm inbox   `vrm serve peer`: the full inbox (bounded read, verify, SQLite replay store)
+and two clients in this process, 64 requests in flight:
+  aiohttp     vrm's AiohttpTransport (what the Sender uses)
+  httpx       httpx.AsyncClient, for comparison
+
+Run: .venv/bin/python benchmarks/bench_delivery.py
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import httpx
+
+from vrm.protocol import PING, Identity, Ping, compose
+from vrm.transport import AiohttpTransport, Sender
+from vrm.transport.address_policy import AddressPolicy
+
+HERE = Path(__file__).parent
+
+
+def start(command: list[str]) -> tuple[subprocess.Popen[str], str]:
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert process.stderr is not None and process.stdout is not None
+    if "vrm" in command:
+        line = process.stdout.readline()
+        return process, line.removeprefix("listening on ").strip()
+    for line in process.stderr:
+        if "Uvicorn running on" in line:
+            return process, line.split("running on ")[1].split(" ")[0]
+    raise RuntimeError("server did not start")
+
+
+async def measure(
+    count: int, concurrency: int, send: Callable[[int], Awaitable[bool]]
+) -> tuple[float, int]:
+    gate = asyncio.Semaphore(concurrency)
+
+    async def one(n: int) -> bool:
+        async with gate:
+            return await send(n)
+
+    started = time.perf_counter()
+    results = await asyncio.gather(*(one(n) for n in range(count)))
+    return count / (time.perf_counter() - started), sum(results)
+
+
+async def run(count: int, concurrency: int) -> None:
+    home = Path(tempfile.mkdtemp(prefix="vrm-bench-"))
+    python = sys.executable
+    sink, sink_url = start(
+        [
+            python,
+            "-m",
+            "uvicorn",
+            "--app-dir",
+            str(HERE),
+            "sink:app",
+            "--port",
+            "0",
+            "--log-level",
+            "info",
+            "--no-access-log",
+        ]
+    )
+    peer, peer_url = start(
+        [python, "-m", "vrm", "serve", "peer", "--home", str(home), "--port", "0"]
+    )
+    try:
+        from vrm.protocol import Identity as _Identity
+
+        peer_did = _Identity.from_seed((home / "identity.seed").read_bytes()).did
+        alice = Identity.generate()
+        transport = AiohttpTransport(policy=AddressPolicy(allow_loopback=True))
+        sender = Sender(transport)
+        body = b"x" * 1078
+        results: dict[str, tuple[float, int]] = {}
+
+        async def aiohttp_sink(n: int) -> bool:
+            reply = await transport.request(
+                "POST", f"{sink_url}/inbox", content=body, content_type="application/vrm+jws"
+            )
+            return reply.status == 202
+
+        async with httpx.AsyncClient(limits=httpx.Limits(max_connections=concurrency)) as client:
+
+            async def httpx_sink(n: int) -> bool:
+                reply = await client.post(
+                    f"{sink_url}/inbox",
+                    content=body,
+                    headers={"content-type": "application/vrm+jws"},
+                )
+                return reply.status_code == 202
+
+            for rounds in range(2):  # the first round warms connections up
+                results["raw sink, aiohttp"] = await measure(count, concurrency, aiohttp_sink)
+                results["raw sink, httpx"] = await measure(count, concurrency, httpx_sink)
+                messages = [
+                    compose(
+                        alice,
+                        type=PING,
+                        to=peer_did,
+                        body=Ping(comment="y" * 300, response_requested=False),
+                    )[1]
+                    for _ in range(count)
+                ]
+
+                async def inbox(n: int) -> bool:
+                    try:
+                        await sender.deliver(f"{peer_url}/inbox", messages[n])
+                    except Exception:
+                        return False
+                    return True
+
+                results["vrm inbox, aiohttp"] = await measure(count, concurrency, inbox)
+        await transport.aclose()
+    finally:
+        for process in (sink, peer):
+            process.terminate()
+            process.wait(10)
+
+    raw = results["raw sink, aiohttp"][0]
+    print(
+        f"{count} POSTs of ~1 KB, {concurrency} in flight, 127.0.0.1, client and server one core each"
+    )
+    print(f"{'':24} {'per second':>12} {'vs raw':>8} {'accepted':>9}")
+    for name, (per_second, ok) in results.items():
+        print(f"{name:24} {per_second:12,.0f} {per_second / raw:8.0%} {ok:9}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--messages", type=int, default=3000)
+    parser.add_argument("--concurrency", type=int, default=64)
+    args = parser.parse_args()
+    asyncio.run(run(args.messages, args.concurrency))
+
+
+if __name__ == "__main__":
+    main()
