@@ -31,8 +31,11 @@ HERE = Path(__file__).parent
 
 
 def start(command: list[str]) -> tuple[subprocess.Popen[str], str]:
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    assert process.stderr is not None and process.stdout is not None
+    process = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    assert process.stderr is not None
+    assert process.stdout is not None
     if "vrm" in command:
         line = process.stdout.readline()
         return process, line.removeprefix("listening on ").strip()
@@ -78,9 +81,7 @@ async def run(count: int, concurrency: int) -> None:
         [python, "-m", "vrm", "serve", "peer", "--home", str(home), "--port", "0"]
     )
     try:
-        from vrm.protocol import Identity as _Identity
-
-        peer_did = _Identity.from_seed((home / "identity.seed").read_bytes()).did
+        peer_did = Identity.from_seed((home / "identity.seed").read_bytes()).did
         alice = Identity.generate()
         transport = AiohttpTransport(policy=AddressPolicy(allow_loopback=True))
         sender = Sender(transport)
@@ -103,7 +104,7 @@ async def run(count: int, concurrency: int) -> None:
                 )
                 return reply.status_code == 202
 
-            for rounds in range(2):  # the first round warms connections up
+            for _ in range(2):  # the first round warms connections up
                 results["raw sink, aiohttp"] = await measure(count, concurrency, aiohttp_sink)
                 results["raw sink, httpx"] = await measure(count, concurrency, httpx_sink)
                 messages = [
@@ -116,7 +117,7 @@ async def run(count: int, concurrency: int) -> None:
                     for _ in range(count)
                 ]
 
-                async def inbox(n: int) -> bool:
+                async def inbox(n: int, messages: list[str] = messages) -> bool:
                     try:
                         await sender.deliver(f"{peer_url}/inbox", messages[n])
                     except Exception:
@@ -132,7 +133,8 @@ async def run(count: int, concurrency: int) -> None:
 
     raw = results["raw sink, aiohttp"][0]
     print(
-        f"{count} POSTs of ~1 KB, {concurrency} in flight, 127.0.0.1, client and server one core each"
+        f"{count} POSTs of ~1 KB, {concurrency} in flight, 127.0.0.1,"
+        " client and server one core each"
     )
     print(f"{'':24} {'per second':>12} {'vs raw':>8} {'accepted':>9}")
     for name, (per_second, ok) in results.items():

@@ -35,6 +35,7 @@ from vrm.protocol import (
     x25519_multibase,
 )
 from vrm.protocol.encoding import b64url_encode
+from vrm.protocol.replay import replay_key
 
 from .support import T0, FakeClock, compact_with_header
 
@@ -540,7 +541,7 @@ def test_forgotten_id_is_accepted_again(alice, bob, clock):
     verifier = _verifier(bob, clock, seen_ids=seen)
     token = _ping(alice, bob)
     message = verifier.verify(token)
-    seen.forget(message.id)
+    seen.forget(replay_key(message.sender, message.id))
     assert verifier.verify(token).id == message.id
     assert _refusal(verifier, token) == RefusalCode.REPLAY
 

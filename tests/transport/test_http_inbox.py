@@ -281,3 +281,47 @@ async def test_deliver_all_keeps_order_and_reports_each(peer: PeerProcess, alice
     assert [r.accepted for r in results] == [True] * 20 + [False] + [True] * 20
     assert results[20].error is not None
     assert results[20].error.code == "wrong_recipient"
+
+
+async def test_replay_answer_counts_as_delivered(peer: PeerProcess, alice: Identity) -> None:
+    """Sending the same message again (a retry after a lost answer) reports it as delivered."""
+    sender = Sender(loopback_transport())
+    message = signed(alice, peer.did)
+    try:
+        first = await sender.deliver(peer.inbox, message)
+        again = await sender.deliver(peer.inbox, message)
+    finally:
+        await sender.transport.aclose()
+    assert (first, again) == (True, False)
+
+
+async def test_refused_address_is_not_retryable(alice: Identity) -> None:
+    """A URL the address policy forbids fails at once and is not worth retrying."""
+    sender = Sender(AiohttpTransport())
+    try:
+        with pytest.raises(DeliveryError) as refused:
+            await sender.deliver("http://127.0.0.1:9/inbox", signed(alice, alice.did))
+    finally:
+        await sender.transport.aclose()
+    assert refused.value.retryable is False
+
+
+async def test_discovery_is_read_at_the_origin_root(peer: PeerProcess) -> None:
+    """Given a URL with a path, discovery is still read from /.well-known/vrm (RFC 8615)."""
+    transport = loopback_transport()
+    try:
+        discovery = await fetch_discovery(transport, f"{peer.url}/some/shop/page")
+    finally:
+        await transport.aclose()
+    assert discovery.did == peer.did
+
+
+async def test_method_not_allowed_problem_keeps_its_status(peer: PeerProcess) -> None:
+    """GET on the inbox answers 405, and the problem document says 405 too."""
+    transport = loopback_transport()
+    try:
+        reply = await transport.request("GET", peer.inbox)
+    finally:
+        await transport.aclose()
+    assert reply.status == 405
+    assert reply.json()["status"] == 405

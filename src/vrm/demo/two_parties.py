@@ -30,8 +30,15 @@ from vrm.protocol import (
     sign_compact,
     sign_message,
 )
-from vrm.transport import DeliveryError, Sender, fetch_discovery
+from vrm.transport import (
+    JWE_MEDIA_TYPE,
+    JWS_MEDIA_TYPE,
+    Sender,
+    TransportError,
+    fetch_discovery,
+)
 from vrm.transport.address_policy import AddressPolicy
+from vrm.transport.delivery import ACCEPTED
 from vrm.transport.serving import LocalServer
 
 ANSWER_TIMEOUT = 10.0
@@ -285,11 +292,17 @@ class _Script:
         return sign_message(envelope, self.alice.identity)
 
     async def _post(self, message: str, *, encrypted: bool = False) -> str:
+        """POST as is and report the raw answer (the Sender would hide a 409 replay)."""
+        media_type = JWE_MEDIA_TYPE if encrypted else JWS_MEDIA_TYPE
         try:
-            await self.sender.deliver(self.inbox, message, encrypted=encrypted)
-        except DeliveryError as exc:
-            return f"{exc.status} {exc.code}"
-        return "202 accepted"
+            reply = await self.sender.transport.request(
+                "POST", self.inbox, content=message.encode("ascii"), content_type=media_type
+            )
+        except TransportError as exc:
+            return f"unreachable: {exc}"
+        if reply.status == ACCEPTED:
+            return "202 accepted"
+        return f"{reply.status} {reply.json().get('code')}"
 
 
 def _ms(started: float) -> float:

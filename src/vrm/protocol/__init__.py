@@ -26,7 +26,7 @@ from vrm.protocol.jws import ACCEPTED_ALGS, ALG, LEGACY_ALG, sign_compact
 from vrm.protocol.keys import Identity
 from vrm.protocol.message import Message, compose, sign_message
 from vrm.protocol.registry import MessageTypes
-from vrm.protocol.replay import MemorySeenIds, SeenIds
+from vrm.protocol.replay import MemorySeenIds, SeenIds, replay_key
 from vrm.protocol.v1 import (
     PING,
     PING_RESPONSE,
@@ -36,13 +36,19 @@ from vrm.protocol.v1 import (
     ProblemReport,
     v1_types,
 )
-from vrm.protocol.verify import DEFAULT_MAX_BYTES, DEFAULT_MAX_CLOCK_SKEW, Verifier
+from vrm.protocol.verify import (
+    DEFAULT_MAX_BYTES,
+    DEFAULT_MAX_CLOCK_SKEW,
+    DEFAULT_MAX_LIFETIME,
+    Verifier,
+)
 
 __all__ = [
     "ACCEPTED_ALGS",
     "ALG",
     "DEFAULT_MAX_BYTES",
     "DEFAULT_MAX_CLOCK_SKEW",
+    "DEFAULT_MAX_LIFETIME",
     "LEGACY_ALG",
     "PING",
     "PING_RESPONSE",
@@ -72,6 +78,7 @@ __all__ = [
     "kid_for",
     "new_envelope",
     "recipient_of",
+    "replay_key",
     "sign_compact",
     "sign_message",
     "v1_types",

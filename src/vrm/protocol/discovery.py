@@ -16,7 +16,7 @@ class Discovery(BaseModel):
     """Who a party is and how to reach it.
 
     Attributes:
-        did: the party's public DID (a person's agent publishes none; vendors do).
+        did: the DID messages to this party are addressed to.
         name: a display name for people.
         inbox: the absolute URL messages are POSTed to.
         message_types: the type names the inbox understands.

@@ -22,7 +22,9 @@ class Envelope(BaseModel):
     Unknown members are ignored, so later protocol versions can add optional ones.
     """
 
-    model_config = ConfigDict(populate_by_name=True, extra="ignore", frozen=True)
+    # Strict: JSON types must be exact (no "123" for 123, no true for 1), and only the
+    # wire name "from" is accepted.
+    model_config = ConfigDict(extra="ignore", frozen=True, strict=True)
 
     id: MessageId
     type: Annotated[str, Field(pattern=TYPE_PATTERN, max_length=128)]

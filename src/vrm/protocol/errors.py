@@ -24,6 +24,7 @@ class RefusalCode(StrEnum):
     SENDER_MISMATCH = "sender_mismatch"
     WRONG_RECIPIENT = "wrong_recipient"
     EXPIRED = "expired"
+    LIFETIME_TOO_LONG = "lifetime_too_long"
     CREATED_IN_FUTURE = "created_in_future"
     UNKNOWN_TYPE = "unknown_type"
     INVALID_BODY = "invalid_body"

@@ -62,7 +62,7 @@ def split_compact(token: str) -> CompactParts:
 def decode_header(header_b64: str) -> dict[str, Any]:
     """Decode and check a protected header; return it."""
     try:
-        header = json.loads(b64url_decode(header_b64))
+        header = json.loads(b64url_decode(header_b64).decode("utf-8"))
     except (ValueError, UnicodeDecodeError) as exc:
         raise ProtocolError(RefusalCode.MALFORMED, "protected header is not JSON") from exc
     if not isinstance(header, dict):

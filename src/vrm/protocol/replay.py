@@ -14,15 +14,24 @@ from collections.abc import Callable
 from typing import Protocol
 
 
+def replay_key(sender: str, message_id: str) -> str:
+    """The key a message is remembered by: its id, scoped to its sender.
+
+    Scoping by sender means no party can block another's message by sending its own
+    with the same id first.
+    """
+    return f"{sender} {message_id}"
+
+
 class SeenIds(Protocol):
     """Where a receiver remembers the message ids it has accepted."""
 
-    def remember(self, message_id: str, expires_time: int) -> bool:
-        """Record ``message_id`` until ``expires_time``; False if it was already there."""
+    def remember(self, message_key: str, expires_time: int) -> bool:
+        """Record ``message_key`` until ``expires_time``; False if it was already there."""
         ...
 
-    def forget(self, message_id: str) -> None:
-        """Drop ``message_id`` so a retry of a message that failed to be handled is let in."""
+    def forget(self, message_key: str) -> None:
+        """Drop ``message_key`` so a retry of a message that failed to be handled is let in."""
         ...
 
 
@@ -34,18 +43,18 @@ class MemorySeenIds:
         self._heap: list[tuple[int, str]] = []
         self._clock = clock
 
-    def remember(self, message_id: str, expires_time: int) -> bool:
-        """Record ``message_id``; False if it was already there."""
+    def remember(self, message_key: str, expires_time: int) -> bool:
+        """Record ``message_key``; False if it was already there."""
         self._prune()
-        if message_id in self._expiry:
+        if message_key in self._expiry:
             return False
-        self._expiry[message_id] = expires_time
-        heapq.heappush(self._heap, (expires_time, message_id))
+        self._expiry[message_key] = expires_time
+        heapq.heappush(self._heap, (expires_time, message_key))
         return True
 
-    def forget(self, message_id: str) -> None:
-        """Drop ``message_id``."""
-        self._expiry.pop(message_id, None)
+    def forget(self, message_key: str) -> None:
+        """Drop ``message_key``."""
+        self._expiry.pop(message_key, None)
 
     def __len__(self) -> int:
         return len(self._expiry)

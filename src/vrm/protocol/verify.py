@@ -11,7 +11,7 @@ the replay store last (so only messages that passed everything are remembered):
 6. envelope        → malformed
 7. kid vs from     → sender_mismatch
 8. to              → wrong_recipient
-9. times           → expired / created_in_future
+9. times           → expired / created_in_future / lifetime_too_long
 10. type           → unknown_type
 11. body schema    → invalid_body
 12. replay         → replay
@@ -34,10 +34,11 @@ from vrm.protocol.errors import ProtocolError, RefusalCode
 from vrm.protocol.jws import decode_header, split_compact
 from vrm.protocol.message import Message
 from vrm.protocol.registry import MessageTypes
-from vrm.protocol.replay import SeenIds
+from vrm.protocol.replay import SeenIds, replay_key
 
 DEFAULT_MAX_BYTES = 256 * 1024
 DEFAULT_MAX_CLOCK_SKEW = 300
+DEFAULT_MAX_LIFETIME = 30 * 24 * 3600
 _HEADER_CACHE_LIMIT = 4096
 
 Clock = Callable[[], float]
@@ -54,6 +55,8 @@ class Verifier:
         clock: returns the current epoch time (injectable for tests).
         max_bytes: the largest message accepted (default 256 KiB).
         max_clock_skew: how far in the future ``created_time`` may be (default 300 s).
+        max_lifetime: the longest ``expires_time - created_time`` accepted (default 30
+            days); it bounds how long the replay store must keep an id.
     """
 
     def __init__(
@@ -65,6 +68,7 @@ class Verifier:
         clock: Clock = time.time,
         max_bytes: int = DEFAULT_MAX_BYTES,
         max_clock_skew: int = DEFAULT_MAX_CLOCK_SKEW,
+        max_lifetime: int = DEFAULT_MAX_LIFETIME,
     ) -> None:
         self.receiver = receiver
         self.types = types
@@ -72,6 +76,7 @@ class Verifier:
         self.clock = clock
         self.max_bytes = max_bytes
         self.max_clock_skew = max_clock_skew
+        self.max_lifetime = max_lifetime
         # Senders reuse one header for all their messages: decoding it and the key
         # once per sender instead of once per message is the largest saving here.
         self._headers: dict[str, tuple[dict[str, Any], str, VerifyKey]] = {}
@@ -97,7 +102,7 @@ class Verifier:
         self._check_envelope(envelope, signer_did)
         body = self._check_body(envelope)
         if self.seen_ids is not None and not self.seen_ids.remember(
-            envelope.id, envelope.expires_time
+            replay_key(envelope.from_, envelope.id), envelope.expires_time
         ):
             raise ProtocolError(RefusalCode.REPLAY, f"message {envelope.id} was already received")
         return Message(envelope=envelope, body=body, compact=token, header=dict(header))
@@ -130,6 +135,11 @@ class Verifier:
             raise ProtocolError(
                 RefusalCode.CREATED_IN_FUTURE,
                 f"created_time is more than {self.max_clock_skew} s ahead of this receiver's clock",
+            )
+        if envelope.expires_time - envelope.created_time > self.max_lifetime:
+            raise ProtocolError(
+                RefusalCode.LIFETIME_TOO_LONG,
+                f"a message may live at most {self.max_lifetime} s",
             )
 
     def _check_body(self, envelope: Envelope) -> Any:

@@ -35,9 +35,11 @@ INBOX_PATH = "/inbox"
 log = logging.getLogger(__name__)
 
 
-def problem_response(code: str, detail: str, *, instance: str | None = None) -> JSONResponse:
-    """Return the problem+json response for ``code``."""
-    status, document = problem(code, detail, instance=instance)
+def problem_response(
+    code: str, detail: str, *, instance: str | None = None, status: int | None = None
+) -> JSONResponse:
+    """Return the problem+json response for ``code`` (with ``status`` if given)."""
+    status, document = problem(code, detail, instance=instance, status=status)
     return JSONResponse(document, status_code=status, media_type=PROBLEM_CONTENT_TYPE)
 
 
@@ -67,9 +69,9 @@ def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = NOT_FOUND if exc.status_code == 404 else INVALID_REQUEST
-        response = problem_response(code, str(exc.detail), instance=request.url.path)
-        response.status_code = exc.status_code
-        return response
+        return problem_response(
+            code, str(exc.detail), instance=request.url.path, status=exc.status_code
+        )
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

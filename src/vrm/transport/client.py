@@ -23,7 +23,15 @@ DEFAULT_MAX_RESPONSE_BYTES = 1024 * 1024
 
 
 class TransportError(Exception):
-    """The request did not get an HTTP answer: refused, timed out, or too large."""
+    """The request did not get an HTTP answer: refused, timed out, or too large.
+
+    ``retryable`` is False when trying again cannot help (the address policy forbids
+    the URL); network failures and timeouts are retryable.
+    """
+
+    def __init__(self, message: str, *, retryable: bool = True) -> None:
+        super().__init__(message)
+        self.retryable = retryable
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,7 +115,7 @@ class AiohttpTransport:
         try:
             self.policy.check_url(url)
         except AddressRefused as exc:
-            raise TransportError(str(exc)) from exc
+            raise TransportError(str(exc), retryable=False) from exc
         try:
             async with self._get_session().request(
                 method, url, data=content, headers=headers, allow_redirects=False
@@ -118,6 +126,12 @@ class AiohttpTransport:
                         f"response from {url} is over {self.max_response_bytes} bytes"
                     )
                 return HttpReply(response.status, response.content_type, body)
+        except AddressRefused as exc:
+            raise TransportError(f"{method} {url}: {exc}", retryable=False) from exc
+        except aiohttp.ClientConnectorError as exc:
+            if isinstance(exc.os_error, AddressRefused):
+                raise TransportError(f"{method} {url}: {exc.os_error}", retryable=False) from exc
+            raise TransportError(f"{method} {url}: {exc.__class__.__name__}: {exc}") from exc
         except (aiohttp.ClientError, TimeoutError, OSError) as exc:
             raise TransportError(f"{method} {url}: {exc.__class__.__name__}: {exc}") from exc
 

@@ -11,6 +11,7 @@ from urllib.parse import urljoin
 from pydantic import ValidationError
 
 from vrm.protocol.discovery import WELL_KNOWN_PATH, Discovery
+from vrm.protocol.errors import RefusalCode
 from vrm.transport.client import HttpReply, Transport, TransportError
 from vrm.transport.inbox import JWE_MEDIA_TYPE, JWS_MEDIA_TYPE
 
@@ -21,7 +22,7 @@ class DeliveryError(Exception):
     """A message was not accepted.
 
     Attributes:
-        retryable: True when trying again later may succeed (network, 5xx, 429).
+        retryable: True when trying again later may succeed (network, 5xx, 408, 429).
         code: the receiver's refusal code, when it gave one.
         status: the HTTP status, when there was a reply.
     """
@@ -50,17 +51,26 @@ class Sender:
     def __init__(self, transport: Transport) -> None:
         self.transport = transport
 
-    async def deliver(self, inbox_url: str, message: str, *, encrypted: bool = False) -> None:
-        """Deliver one compact JWS (or JWE when ``encrypted``); raise :class:`DeliveryError`."""
+    async def deliver(self, inbox_url: str, message: str, *, encrypted: bool = False) -> bool:
+        """Deliver one compact JWS (or JWE when ``encrypted``); raise :class:`DeliveryError`.
+
+        Returns True when the receiver accepted it now, False when it already had it:
+        a ``409 replay`` after an attempt whose answer was lost means delivered, so
+        retrying is always safe.
+        """
         media_type = JWE_MEDIA_TYPE if encrypted else JWS_MEDIA_TYPE
         try:
             reply = await self.transport.request(
                 "POST", inbox_url, content=message.encode("ascii"), content_type=media_type
             )
         except TransportError as exc:
-            raise DeliveryError(str(exc), retryable=True) from exc
-        if reply.status != ACCEPTED:
-            raise _refusal(inbox_url, reply)
+            raise DeliveryError(str(exc), retryable=exc.retryable) from exc
+        if reply.status == ACCEPTED:
+            return True
+        refusal = _refusal(inbox_url, reply)
+        if refusal.code == RefusalCode.REPLAY:
+            return False
+        raise refusal
 
     async def deliver_all(
         self, messages: Iterable[tuple[str, str]], *, concurrency: int = 64
@@ -80,12 +90,16 @@ class Sender:
 
 
 async def fetch_discovery(transport: Transport, base_url: str) -> Discovery:
-    """Fetch and validate the discovery document of the party at ``base_url``."""
-    url = urljoin(base_url.rstrip("/") + "/", WELL_KNOWN_PATH.lstrip("/"))
+    """Fetch and validate the discovery document of the party at ``base_url``.
+
+    The document is at ``/.well-known/vrm`` of the URL's origin (RFC 8615), whatever
+    path ``base_url`` has.
+    """
+    url = urljoin(base_url, WELL_KNOWN_PATH)
     try:
         reply = await transport.request("GET", url)
     except TransportError as exc:
-        raise DeliveryError(f"cannot reach {url}: {exc}", retryable=True) from exc
+        raise DeliveryError(f"cannot reach {url}: {exc}", retryable=exc.retryable) from exc
     if reply.status != 200:
         raise DeliveryError(
             f"{url} answered {reply.status}", retryable=reply.status >= 500, status=reply.status

@@ -19,6 +19,7 @@ from vrm.protocol.errors import ProtocolError, RefusalCode
 from vrm.protocol.jwe import decrypt
 from vrm.protocol.keys import Identity
 from vrm.protocol.message import Message
+from vrm.protocol.replay import replay_key
 from vrm.protocol.verify import Verifier
 
 JWS_MEDIA_TYPE = "application/vrm+jws"
@@ -115,7 +116,7 @@ class Inbox:
 
     def _forget(self, message: Message) -> None:
         if self.verifier.seen_ids is not None:
-            self.verifier.seen_ids.forget(message.id)
+            self.verifier.seen_ids.forget(replay_key(message.sender, message.id))
 
 
 def _oversize(limit: int) -> ProtocolError:

@@ -28,6 +28,7 @@ STATUS_BY_CODE: dict[str, int] = {
     RefusalCode.SENDER_MISMATCH: 401,
     RefusalCode.EXPIRED: 401,
     RefusalCode.CREATED_IN_FUTURE: 401,
+    RefusalCode.LIFETIME_TOO_LONG: 400,
     RefusalCode.WRONG_RECIPIENT: 403,
     RefusalCode.REPLAY: 409,
     RefusalCode.OVERSIZE: 413,
@@ -48,6 +49,7 @@ TITLES: dict[str, str] = {
     RefusalCode.SENDER_MISMATCH: "Signing key is not the sender's",
     RefusalCode.EXPIRED: "Message expired",
     RefusalCode.CREATED_IN_FUTURE: "Message created in the future",
+    RefusalCode.LIFETIME_TOO_LONG: "Message lifetime too long",
     RefusalCode.WRONG_RECIPIENT: "Message addressed to another party",
     RefusalCode.REPLAY: "Message already received",
     RefusalCode.OVERSIZE: "Message too large",
@@ -60,12 +62,18 @@ TITLES: dict[str, str] = {
 }
 
 
-def problem(code: str, detail: str, *, instance: str | None = None) -> tuple[int, dict[str, Any]]:
-    """Return the HTTP status and the problem+json document for a refusal ``code``."""
+def problem(
+    code: str, detail: str, *, instance: str | None = None, status: int | None = None
+) -> tuple[int, dict[str, Any]]:
+    """Return the HTTP status and the problem+json document for a refusal ``code``.
+
+    ``status`` overrides the code's usual status (e.g. 405 for ``invalid_request``);
+    the document always carries the status the response is sent with.
+    """
     document: dict[str, Any] = {
         "type": PROBLEM_TYPE_PREFIX + code,
         "title": TITLES.get(code, code.replace("_", " ").capitalize()),
-        "status": STATUS_BY_CODE.get(code, 400),
+        "status": status or STATUS_BY_CODE.get(code, 400),
         "detail": detail,
         "code": code,
     }

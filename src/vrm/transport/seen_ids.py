@@ -40,7 +40,7 @@ Clock = Callable[[], float]
 
 _SQLITE_SCHEMA = """
 CREATE TABLE IF NOT EXISTS vrm_seen_message_ids (
-    message_id TEXT PRIMARY KEY,
+    message_key TEXT PRIMARY KEY,
     expires_time INTEGER NOT NULL
 ) WITHOUT ROWID;
 """
@@ -90,21 +90,23 @@ class SqliteSeenIds:
         self._db.execute("PRAGMA cache_size=-16384")
         self._db.executescript(_SQLITE_SCHEMA)
 
-    def remember(self, message_id: str, expires_time: int) -> bool:
-        """Record ``message_id`` until ``expires_time``; False if it was already there."""
+    def remember(self, message_key: str, expires_time: int) -> bool:
+        """Record ``message_key`` until ``expires_time``; False if it was already there."""
         with self._lock:
             inserted = self._db.execute(
                 "INSERT OR IGNORE INTO vrm_seen_message_ids VALUES (?, ?)",
-                (message_id, expires_time),
+                (message_key, expires_time),
             ).rowcount
             if self.clock() >= self._next_prune:
                 self._prune_locked()
         return inserted == 1
 
-    def forget(self, message_id: str) -> None:
-        """Drop ``message_id`` (its message was not handled, so a retry must get in)."""
+    def forget(self, message_key: str) -> None:
+        """Drop ``message_key`` (its message was not handled, so a retry must get in)."""
         with self._lock:
-            self._db.execute("DELETE FROM vrm_seen_message_ids WHERE message_id = ?", (message_id,))
+            self._db.execute(
+                "DELETE FROM vrm_seen_message_ids WHERE message_key = ?", (message_key,)
+            )
 
     def prune(self) -> int:
         """Delete the ids whose messages have expired; return how many."""
@@ -133,7 +135,7 @@ _metadata = MetaData()
 _pg_table = Table(
     "vrm_seen_message_ids",
     _metadata,
-    Column("message_id", String(128), primary_key=True),
+    Column("message_key", String(1024), primary_key=True),
     Column("expires_time", BigInteger, nullable=False, index=True),
 )
 
@@ -153,24 +155,24 @@ class PostgresSeenIds:
         _metadata.create_all(self.engine)
         self._insert = (
             postgresql.insert(_pg_table)
-            .on_conflict_do_nothing(index_elements=["message_id"])
-            .returning(_pg_table.c.message_id)
+            .on_conflict_do_nothing(index_elements=["message_key"])
+            .returning(_pg_table.c.message_key)
         )
 
-    def remember(self, message_id: str, expires_time: int) -> bool:
-        """Record ``message_id`` until ``expires_time``; False if it was already there."""
+    def remember(self, message_key: str, expires_time: int) -> bool:
+        """Record ``message_key`` until ``expires_time``; False if it was already there."""
         with self.engine.begin() as connection:
             inserted = connection.execute(
-                self._insert, {"message_id": message_id, "expires_time": expires_time}
+                self._insert, {"message_key": message_key, "expires_time": expires_time}
             ).first()
         if self.clock() >= self._next_prune:
             self.prune()
         return inserted is not None
 
-    def forget(self, message_id: str) -> None:
-        """Drop ``message_id``."""
+    def forget(self, message_key: str) -> None:
+        """Drop ``message_key``."""
         with self.engine.begin() as connection:
-            connection.execute(delete(_pg_table).where(_pg_table.c.message_id == message_id))
+            connection.execute(delete(_pg_table).where(_pg_table.c.message_key == message_key))
 
     def prune(self) -> int:
         """Delete the ids whose messages have expired; return how many."""

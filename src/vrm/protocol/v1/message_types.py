@@ -23,9 +23,9 @@ ShortText = Annotated[str, Field(max_length=1024)]
 
 
 class Body(BaseModel):
-    """Base of v1 bodies: unknown members are refused, so typos are caught."""
+    """Base of v1 bodies: unknown members are refused and JSON types must be exact."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
 HttpUrl = Annotated[str, Field(pattern=r"^https?://[^\s]+$", max_length=2048)]
