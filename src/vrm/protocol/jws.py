@@ -12,8 +12,8 @@ proved by the test suite.
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from vrm.protocol.encoding import b64url_decode, b64url_encode
@@ -25,15 +25,21 @@ LEGACY_ALG = "EdDSA"
 ACCEPTED_ALGS = frozenset({ALG, LEGACY_ALG})
 JWS_TYP = "vrm+jws"
 
-_COMPACT = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]{86}")
+_SEGMENTS = 3
+_SIGNATURE_B64_LENGTH = 86  # 64 bytes, unpadded base64url
 
 
 def sign_compact(payload: bytes, identity: Identity, *, typ: str = JWS_TYP) -> str:
     """Return ``payload`` signed by ``identity`` as a compact JWS."""
-    header = {"alg": ALG, "kid": identity.kid, "typ": typ}
-    signing_input = b64url_encode(json.dumps(header, separators=(",", ":")).encode())
-    signing_input += "." + b64url_encode(payload)
+    signing_input = _encoded_header(identity.kid, typ) + "." + b64url_encode(payload)
     return signing_input + "." + b64url_encode(identity.sign(signing_input.encode("ascii")))
+
+
+@lru_cache(maxsize=1024)
+def _encoded_header(kid: str, typ: str) -> str:
+    # One sender signs many messages under the same header: encode it once.
+    header = {"alg": ALG, "kid": kid, "typ": typ}
+    return b64url_encode(json.dumps(header, separators=(",", ":")).encode())
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,20 +47,31 @@ class CompactParts:
     """The three segments of a compact JWS, split but not yet trusted."""
 
     header_b64: str
-    payload_b64: str
+    payload: bytes
     signing_input: bytes
     signature: bytes
 
 
 def split_compact(token: str) -> CompactParts:
-    """Split a compact JWS into its segments, refusing anything malformed."""
-    if not _COMPACT.fullmatch(token):
+    """Split a compact JWS into its segments, refusing anything malformed.
+
+    The payload and signature are decoded here (strict base64url refuses any other
+    character); the header is decoded by :func:`decode_header`, which receivers cache.
+    """
+    segments = token.split(".")
+    if len(segments) != _SEGMENTS or len(segments[2]) != _SIGNATURE_B64_LENGTH:
         raise ProtocolError(RefusalCode.MALFORMED, "not a compact JWS with an Ed25519 signature")
-    header_b64, payload_b64, signature_b64 = token.split(".")
+    header_b64, payload_b64, signature_b64 = segments
+    if not header_b64 or not payload_b64:
+        raise ProtocolError(RefusalCode.MALFORMED, "empty JWS segment")
+    try:
+        signing_input = token[: -_SIGNATURE_B64_LENGTH - 1].encode("ascii")
+    except UnicodeEncodeError as exc:
+        raise ProtocolError(RefusalCode.MALFORMED, "a compact JWS is ASCII") from exc
     return CompactParts(
         header_b64=header_b64,
-        payload_b64=payload_b64,
-        signing_input=f"{header_b64}.{payload_b64}".encode("ascii"),
+        payload=b64url_decode(payload_b64),
+        signing_input=signing_input,
         signature=b64url_decode(signature_b64),
     )
 

@@ -28,7 +28,6 @@ from nacl.signing import VerifyKey
 from pydantic import ValidationError
 
 from vrm.protocol.did import did_from_kid, ed25519_from_did
-from vrm.protocol.encoding import b64url_decode
 from vrm.protocol.envelope import Envelope
 from vrm.protocol.errors import ProtocolError, RefusalCode
 from vrm.protocol.jws import decode_header, split_compact
@@ -98,7 +97,7 @@ class Verifier:
             verify_key.verify(parts.signing_input, parts.signature)
         except BadSignatureError as exc:
             raise ProtocolError(RefusalCode.BAD_SIGNATURE, "signature does not verify") from exc
-        envelope = _parse_envelope(parts.payload_b64)
+        envelope = _parse_envelope(parts.payload)
         self._check_envelope(envelope, signer_did)
         body = self._check_body(envelope)
         if self.seen_ids is not None and not self.seen_ids.remember(
@@ -152,9 +151,9 @@ class Verifier:
             raise ProtocolError(RefusalCode.INVALID_BODY, _first_error(exc)) from exc
 
 
-def _parse_envelope(payload_b64: str) -> Envelope:
+def _parse_envelope(payload: bytes) -> Envelope:
     try:
-        return Envelope.model_validate_json(b64url_decode(payload_b64))
+        return Envelope.model_validate_json(payload)
     except ValidationError as exc:
         raise ProtocolError(RefusalCode.MALFORMED, f"envelope: {_first_error(exc)}") from exc
 
