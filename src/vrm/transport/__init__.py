@@ -12,6 +12,7 @@ from vrm.transport.app import (
     mount_party,
     problem_response,
 )
+from vrm.transport.asgi import InboxEndpoint
 from vrm.transport.client import (
     AiohttpTransport,
     AsgiTransport,
@@ -43,6 +44,7 @@ __all__ = [
     "Handler",
     "HttpReply",
     "Inbox",
+    "InboxEndpoint",
     "PostgresSeenIds",
     "Sender",
     "SqliteSeenIds",

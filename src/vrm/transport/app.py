@@ -11,9 +11,11 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Route
 
 from vrm.protocol.discovery import WELL_KNOWN_PATH, Discovery
 from vrm.protocol.errors import ProtocolError
+from vrm.transport.asgi import InboxEndpoint
 from vrm.transport.inbox import (
     JWE_MEDIA_TYPE,
     JWS_MEDIA_TYPE,
@@ -82,6 +84,9 @@ def install_problem_handlers(app: FastAPI) -> None:
 
 
 _INBOX_OPENAPI: dict[str, Any] = {
+    "tags": ["protocol"],
+    "summary": "Receive one signed (JWS) or encrypted (JWE) message",
+    "operationId": "inbox",
     "requestBody": {
         "required": True,
         "content": {
@@ -90,7 +95,17 @@ _INBOX_OPENAPI: dict[str, Any] = {
         },
     },
     "responses": {
-        "202": {"description": "accepted"},
+        "202": {
+            "description": "accepted",
+            "content": {
+                "application/json": {
+                    "schema": {
+                        "type": "object",
+                        "properties": {"id": {"type": "string"}, "status": {"const": "accepted"}},
+                    }
+                }
+            },
+        },
         "4XX": {
             "description": "refused",
             "content": {PROBLEM_CONTENT_TYPE: {"schema": {"type": "object"}}},
@@ -113,21 +128,25 @@ def mount_party(app: FastAPI, *, inbox: Inbox, name: str, accepted_terms: list[s
             accepted_terms=accepted_terms,
         )
 
-    @app.post(
-        INBOX_PATH,
-        name="inbox",
-        status_code=202,
-        tags=["protocol"],
-        openapi_extra=_INBOX_OPENAPI,
+    # The inbox is plain ASGI (vrm.transport.asgi): no framework on the hot path.
+    app.router.routes.append(
+        Route(INBOX_PATH, InboxEndpoint(inbox), methods=["POST"], name="inbox")
     )
-    async def receive(request: Request) -> dict[str, str]:
-        """Receive one signed (JWS) or encrypted (JWE) message."""
-        media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-        body = await inbox.read_body(
-            media_type, request.headers.get("content-length"), request.stream()
-        )
-        message = await inbox.receive(media_type, body)
-        return {"id": message.id, "status": "accepted"}
+    _document_inbox(app)
+
+
+def _document_inbox(app: FastAPI) -> None:
+    """Add the inbox, which FastAPI does not route, to the app's OpenAPI document."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = generate()
+            schema["paths"][INBOX_PATH] = {"post": _INBOX_OPENAPI}
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def create_party_app(
