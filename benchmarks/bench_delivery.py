@@ -26,6 +26,7 @@ import httpx
 from vrm.protocol import PING, Identity, Ping, compose
 from vrm.transport import AiohttpTransport, Sender
 from vrm.transport.address_policy import AddressPolicy
+from vrm.transport.serving import run_service
 
 HERE = Path(__file__).parent
 
@@ -146,7 +147,7 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=3000)
     parser.add_argument("--concurrency", type=int, default=64)
     args = parser.parse_args()
-    asyncio.run(run(args.messages, args.concurrency))
+    run_service(run(args.messages, args.concurrency))  # uvloop, as the services use
 
 
 if __name__ == "__main__":
