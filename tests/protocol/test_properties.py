@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel, ConfigDict
 
-from vrm.protocol import Identity, MessageTypes, ProtocolError, Verifier, compose, v1_types
+from vrm.protocol import (
+    Identity,
+    MessageTypes,
+    ProtocolError,
+    Verifier,
+    compose,
+    decrypt,
+    v1_types,
+)
 
-from .support import T0, FakeClock
+from .support import T0, FakeClock, compact_with_header
 
 FREEFORM = "vrm/1/test.freeform"
 
@@ -99,3 +108,46 @@ def test_flipping_each_byte_in_turn_is_refused():
             accepted.append((position, mask))
     assert accepted == []
     assert verifier.verify(raw).body.model_dump() == {"n": 1}
+
+
+segment_text = st.text(
+    alphabet=st.sampled_from(
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.=+/ é\x00"
+    ),
+    max_size=200,
+)
+
+
+@settings(max_examples=300, deadline=None, database=None)
+@given(raw=st.binary(max_size=400) | segment_text.map(str.encode))
+def test_arbitrary_input_is_refused_never_crashes(raw: bytes):
+    """Any bytes at all end in a ProtocolError refusal, never in another exception."""
+    try:
+        _verifier().verify(raw)
+    except ProtocolError:
+        return
+    raise AssertionError(f"{raw!r} was accepted")
+
+
+@settings(max_examples=200, deadline=None, database=None)
+@given(header=json_values, payload=json_values)
+def test_arbitrary_signed_json_is_refused_never_crashes(header: Any, payload: Any):
+    """Any JSON header and payload, correctly signed, is refused by a code, never a crash."""
+    header_object = header if isinstance(header, dict) else {"alg": header, "kid": SENDER.kid}
+    token = compact_with_header(header_object, json.dumps(payload).encode(), SENDER)
+    try:
+        _verifier().verify(token)
+    except ProtocolError:
+        return
+    raise AssertionError(f"{token!r} was accepted")
+
+
+@settings(max_examples=150, deadline=None, database=None)
+@given(segments=st.lists(segment_text, min_size=5, max_size=5))
+def test_arbitrary_jwe_is_refused_never_crashes(segments: list[str]):
+    """Five arbitrary segments posing as a JWE are refused by a code, never a crash."""
+    try:
+        decrypt(".".join(segments), RECEIVER)
+    except ProtocolError:
+        return
+    raise AssertionError("an arbitrary JWE decrypted")
