@@ -51,7 +51,10 @@ def load_or_create_identity(home: Path) -> Identity:
     home.mkdir(parents=True, exist_ok=True)
     seed_path = home / SEED_FILE
     if seed_path.exists():
-        return Identity.from_seed(seed_path.read_bytes())
+        try:
+            return Identity.from_seed(seed_path.read_bytes())
+        except ValueError as exc:
+            raise ValueError(f"{seed_path} is not an identity seed (32 bytes)") from exc
     identity = Identity.generate()
     descriptor = os.open(seed_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(descriptor, "wb") as seed_file:

@@ -10,6 +10,10 @@ from typing import Any, TypeVar
 import uvicorn
 
 
+class ServerStartError(OSError):
+    """The server could not start listening (port in use, no permission…)."""
+
+
 class LocalServer:
     """Serve ``app`` over real HTTP for as long as the ``async with`` block lasts.
 
@@ -17,8 +21,9 @@ class LocalServer:
     """
 
     def __init__(self, app: Any, *, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.host, self.port = host, port
         config = uvicorn.Config(
-            app, host=host, port=port, log_level="warning", lifespan="on", access_log=False
+            app, host=host, port=port, log_level="critical", lifespan="on", access_log=False
         )
         self._server = uvicorn.Server(config)
         self._task: asyncio.Task[None] | None = None
@@ -30,13 +35,23 @@ class LocalServer:
         return f"http://{host}:{port}"
 
     async def __aenter__(self) -> LocalServer:
-        self._task = asyncio.create_task(self._server.serve())
+        self._task = asyncio.create_task(self._serve())
         while not self._server.started:
             if self._task.done():
                 self._task.result()  # raises what stopped the server
-                raise RuntimeError("the server stopped before it started")
+                raise ServerStartError(f"the server on {self.host}:{self.port} stopped at start")
             await asyncio.sleep(0.01)
         return self
+
+    async def _serve(self) -> None:
+        # uvicorn calls sys.exit() when it cannot bind; inside a task that would tear
+        # down the whole event loop, so it becomes an ordinary exception here.
+        try:
+            await self._server.serve()
+        except SystemExit as exc:
+            raise ServerStartError(
+                f"cannot listen on {self.host}:{self.port} (in use, or not permitted)"
+            ) from exc
 
     async def __aexit__(
         self,
