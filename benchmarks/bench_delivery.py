@@ -24,7 +24,7 @@ from pathlib import Path
 import httpx
 
 from vrm.protocol import PING, Identity, Ping, compose
-from vrm.transport import AiohttpTransport, Sender
+from vrm.transport import AiohttpTransport, DeliveryError, Sender
 from vrm.transport.address_policy import AddressPolicy
 from vrm.transport.serving import run_service
 
@@ -60,7 +60,7 @@ async def measure(
     return count / (time.perf_counter() - started), sum(results)
 
 
-async def run(count: int, concurrency: int) -> None:
+async def run(count: int, concurrency: int, rounds: int) -> None:
     home = Path(tempfile.mkdtemp(prefix="vrm-bench-"))
     python = sys.executable
     sink, sink_url = start(
@@ -88,6 +88,14 @@ async def run(count: int, concurrency: int) -> None:
         sender = Sender(transport)
         body = b"x" * 1078
         results: dict[str, tuple[float, int]] = {}
+        pending: list[str] = []
+
+        async def inbox(n: int) -> bool:
+            try:
+                await sender.deliver(f"{peer_url}/inbox", pending[n])
+            except DeliveryError:
+                return False
+            return True
 
         async def aiohttp_sink(n: int) -> bool:
             reply = await transport.request(
@@ -105,10 +113,15 @@ async def run(count: int, concurrency: int) -> None:
                 )
                 return reply.status_code == 202
 
-            for _ in range(2):  # the first round warms connections up
-                results["raw sink, aiohttp"] = await measure(count, concurrency, aiohttp_sink)
-                results["raw sink, httpx"] = await measure(count, concurrency, httpx_sink)
-                messages = [
+            contenders = {
+                "raw sink, aiohttp": aiohttp_sink,
+                "raw sink, httpx": httpx_sink,
+                "vrm inbox, aiohttp": inbox,
+            }
+            # Round 0 warms connections up and is not counted; then best of the rest,
+            # interleaved so the machine's other load hits every contender alike.
+            for round_number in range(rounds + 1):
+                pending[:] = [
                     compose(
                         alice,
                         type=PING,
@@ -117,15 +130,10 @@ async def run(count: int, concurrency: int) -> None:
                     )[1]
                     for _ in range(count)
                 ]
-
-                async def inbox(n: int, messages: list[str] = messages) -> bool:
-                    try:
-                        await sender.deliver(f"{peer_url}/inbox", messages[n])
-                    except Exception:
-                        return False
-                    return True
-
-                results["vrm inbox, aiohttp"] = await measure(count, concurrency, inbox)
+                for name, send in contenders.items():
+                    rate, ok = await measure(count, concurrency, send)
+                    if round_number and rate > results.get(name, (0.0, 0))[0]:
+                        results[name] = (rate, ok)
         await transport.aclose()
     finally:
         for process in (sink, peer):
@@ -134,7 +142,7 @@ async def run(count: int, concurrency: int) -> None:
 
     raw = results["raw sink, aiohttp"][0]
     print(
-        f"{count} POSTs of ~1 KB, {concurrency} in flight, 127.0.0.1,"
+        f"{count} POSTs of ~1 KB, {concurrency} in flight, 127.0.0.1, best of {rounds} rounds,"
         " client and server one core each"
     )
     print(f"{'':24} {'per second':>12} {'vs raw':>8} {'accepted':>9}")
@@ -146,8 +154,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--messages", type=int, default=3000)
     parser.add_argument("--concurrency", type=int, default=64)
+    parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
-    run_service(run(args.messages, args.concurrency))  # uvloop, as the services use
+    run_service(run(args.messages, args.concurrency, args.rounds))  # uvloop, as the services use
 
 
 if __name__ == "__main__":
