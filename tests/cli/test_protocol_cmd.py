@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from vrm.protocol import PING, Identity, Ping, compose, encrypt_for
+from vrm.protocol import PING, Identity, Ping, compose, encrypt_for, sign_compact
 
 
 def vrm(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
@@ -99,3 +99,20 @@ def test_garbage_input_is_reported_not_crashed_on() -> None:
     assert result.returncode == 1
     assert "Traceback" not in result.stderr
     assert json.loads(result.stdout)["verdict"] == "malformed"
+
+
+def test_markup_in_a_message_is_shown_not_interpreted(alice: Identity) -> None:
+    """Rich markup inside a message's fields is printed as text, not applied or crashed on."""
+    bob = Identity.generate()
+    _, message = compose(alice, type=PING, to=bob.did, body=Ping(comment="[/] [bold]x"))
+    result = vrm("protocol", "inspect", "-", stdin=message)
+    assert result.returncode == 0, result.stderr
+    assert "[/] [bold]x" in result.stdout
+
+
+def test_payload_that_is_not_an_object_is_shown(alice: Identity) -> None:
+    """A signed payload that is a JSON array is shown and judged malformed."""
+    result = vrm("protocol", "inspect", "-", stdin=sign_compact(b"[1, 2]", alice))
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert "Verdict: malformed" in result.stdout

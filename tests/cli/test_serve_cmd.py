@@ -28,7 +28,7 @@ def test_port_in_use_is_one_line(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert "Traceback" not in result.stderr
     assert result.stderr.strip().splitlines() == [
-        f"error: cannot listen on 127.0.0.1:{port} (in use, or not permitted)"
+        f"error: cannot listen on 127.0.0.1:{port}: Address already in use"
     ]
 
 

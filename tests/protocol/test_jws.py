@@ -57,7 +57,7 @@ def test_rfc8037_compact_jws_verifies_with_pynacl():
     parts = split_compact(RFC8037["compact_jws"])
     assert parts.header_b64 == RFC8037["protected_header_b64"]
     assert parts.signing_input == RFC8037["signing_input"].encode("ascii")
-    assert parts.payload == RFC8037["payload"].encode()
+    assert b64url_decode(parts.payload_b64) == RFC8037["payload"].encode()
     assert b64url_decode(parts.header_b64) == RFC8037["protected_header"].encode()
     verify_key = VerifyKey(b64url_decode(RFC8037["public_jwk"]["x"]))
     verify_key.verify(parts.signing_input, parts.signature)
@@ -86,8 +86,7 @@ def test_sign_compact_of_rfc8037_payload_verifies():
     parts = split_compact(token)
     header = decode_segment_json(parts.header_b64)
     assert header == {"alg": ALG, "kid": identity.kid, "typ": JWS_TYP}
-    assert parts.signing_input.endswith(RFC8037["payload_b64"].encode())
-    assert parts.payload == RFC8037["payload"].encode()
+    assert parts.payload_b64 == RFC8037["payload_b64"]
     VerifyKey(b64url_decode(RFC8037["public_jwk"]["x"])).verify(
         parts.signing_input, parts.signature
     )

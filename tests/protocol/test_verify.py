@@ -35,7 +35,6 @@ from vrm.protocol import (
     x25519_multibase,
 )
 from vrm.protocol.encoding import b64url_encode
-from vrm.protocol.replay import replay_key
 
 from .support import T0, FakeClock, compact_with_header
 
@@ -535,15 +534,16 @@ def test_different_message_with_same_id_is_replay(alice, bob, clock):
     assert _refusal(verifier, sign_message(second, alice)) == RefusalCode.REPLAY
 
 
-def test_forgotten_id_is_accepted_again(alice, bob, clock):
-    """After forget (a message that failed to be handled) the same message is accepted again."""
+def test_unrecorded_message_is_let_in_until_recorded(alice, bob, clock):
+    """Verified with record=False a message stays new until the receiver records it."""
     seen = MemorySeenIds(clock)
     verifier = _verifier(bob, clock, seen_ids=seen)
     token = _ping(alice, bob)
-    message = verifier.verify(token)
-    seen.forget(replay_key(message.sender, message.id))
-    assert verifier.verify(token).id == message.id
+    message = verifier.verify(token, record=False)
+    assert verifier.verify(token, record=False).id == message.id
+    assert verifier.record(message) is True
     assert _refusal(verifier, token) == RefusalCode.REPLAY
+    assert verifier.record(message) is False
 
 
 def test_refused_message_is_not_remembered(alice, bob, clock):

@@ -25,7 +25,15 @@ pytestmark = pytest.mark.anyio
         "http://169.254.169.254/latest/meta-data",
         "http://[::ffff:127.0.0.1]/",
         "http://0.0.0.0/",
+        "http://100.100.100.200/latest/meta-data",
+        "http://100.64.0.1/",
+        "http://[2002:a9fe:a9fe::1]/",
+        "http://255.255.255.255/",
+        "http://[ff02::1]/",
+        "http://[fd00::1]/",
         "ftp://example.org/",
+        "http://[::1/inbox",
+        "http://[not-an-ip]/x",
         "file:///etc/passwd",
     ],
 )
@@ -89,3 +97,23 @@ async def test_transport_refuses_loopback_by_default() -> None:
             await transport.request("GET", "http://127.0.0.1:9/.well-known/vrm")
     finally:
         await transport.aclose()
+
+
+@pytest.mark.parametrize(
+    "url", ["http://0.0.0.0:8000/", "http://[::]:8000/", "http://[::ffff:0.0.0.0]/"]
+)
+def test_unspecified_address_refused_even_when_private_allowed(url: str) -> None:
+    """0.0.0.0 and :: reach the local machine; no configuration lets them through."""
+    with pytest.raises(AddressRefused):
+        AddressPolicy(allow_loopback=False, allow_private=True).check_url(url)
+
+
+async def test_invalid_url_is_a_transport_error_not_a_crash() -> None:
+    """A malformed URL from another party fails as a non-retryable TransportError."""
+    transport = AiohttpTransport()
+    try:
+        with pytest.raises(TransportError) as failed:
+            await transport.request("POST", "http://[::1/inbox", content=b"x")
+    finally:
+        await transport.aclose()
+    assert failed.value.retryable is False

@@ -325,3 +325,46 @@ async def test_method_not_allowed_problem_keeps_its_status(peer: PeerProcess) ->
         await transport.aclose()
     assert reply.status == 405
     assert reply.json()["status"] == 405
+
+
+def _raw_request(peer: PeerProcess, request: bytes) -> bytes:
+    host, port = peer.url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=5) as sock:
+        sock.sendall(request)
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+            if b"\r\n\r\n" in answer and b'"code"' in answer and answer.rstrip().endswith(b"}"):
+                break
+    return answer
+
+
+def test_deeply_nested_header_is_malformed_not_a_crash(peer: PeerProcess) -> None:
+    """A protected header nested 100,000 deep is refused as malformed (400), not a 500."""
+    header = b64url_encode(b"[" * 100_000)
+    body = f"{header}.{b64url_encode(b'{}')}.{'A' * 86}".encode()
+    answer = _raw_request(
+        peer,
+        b"POST /inbox HTTP/1.1\r\nHost: x\r\nContent-Type: application/vrm+jws\r\n"
+        b"Content-Length: %d\r\nConnection: close\r\n\r\n%s" % (len(body), body),
+    )
+    assert answer.startswith(b"HTTP/1.1 400")
+    assert b'"code": "malformed"' in answer or b'"code":"malformed"' in answer
+
+
+def test_unusable_host_header_is_a_client_error(peer: PeerProcess) -> None:
+    """Discovery with a Host that makes no valid URL is a 400 problem, not a 500."""
+    answer = _raw_request(
+        peer,
+        b"GET /.well-known/vrm HTTP/1.1\r\nHost: " + b"h" * 3000 + b"\r\nConnection: close\r\n\r\n",
+    )
+    assert answer.startswith(b"HTTP/1.1 400")
+    assert b"application/problem+json" in answer
+
+
+async def test_get_on_the_inbox_says_allow_post(peer: PeerProcess) -> None:
+    """A 405 from the inbox names the allowed method, as HTTP requires."""
+    answer = _raw_request(peer, b"GET /inbox HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    head = answer.split(b"\r\n\r\n")[0].lower()
+    assert head.startswith(b"http/1.1 405")
+    assert b"\r\nallow: post" in head

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
 
 from vrm.protocol import PING, Identity, Message, Ping, Verifier, compose, v1_types
-from vrm.transport import AsgiTransport, Inbox, create_party_app
+from vrm.transport import AsgiTransport, HttpReply, Inbox, create_party_app
 from vrm.transport.seen_ids import SqliteSeenIds
 
 pytestmark = pytest.mark.anyio
@@ -133,3 +134,83 @@ async def test_inbox_on_a_postgresql_replay_store(postgres_url: str, alice: Iden
         await client.aclose()
         store.close()
     assert statuses == [202, 409]
+
+
+async def test_duplicate_during_handling_is_in_progress_not_replay(
+    tmp_path: Path, alice: Identity
+) -> None:
+    """A retry arriving while the first attempt is handled is told to retry, not 'replay'.
+
+    If the first attempt then fails, the message is not lost: the next retry is handled.
+    """
+    bob = Identity.generate()
+    started, release = asyncio.Event(), asyncio.Event()
+    handled: list[str] = []
+    attempts = 0
+
+    async def slow_then_failing(message: Message) -> None:
+        nonlocal attempts
+        attempts += 1
+        if attempts == 1:
+            started.set()
+            await release.wait()
+            raise RuntimeError("the database went away")
+        handled.append(message.id)
+
+    verifier = Verifier(
+        receiver=bob.did, types=v1_types(), seen_ids=SqliteSeenIds(str(tmp_path / "seen.db"))
+    )
+    inbox = Inbox(identity=bob, verifier=verifier, handler=slow_then_failing)
+    client = AsgiTransport(create_party_app(inbox=inbox, name="Bob"))
+    _, message = compose(alice, type=PING, to=bob.did, body=Ping())
+
+    async def post() -> HttpReply:
+        return await client.request(
+            "POST", "/inbox", content=message.encode(), content_type="application/vrm+jws"
+        )
+
+    try:
+        first = asyncio.create_task(post())
+        await started.wait()
+        duplicate = await post()
+        release.set()
+        failed = await first
+        retried = await post()
+        again = await post()
+    finally:
+        await client.aclose()
+    assert (duplicate.status, duplicate.json()["code"]) == (503, "in_progress")
+    assert failed.status == 500
+    assert retried.status == 202
+    assert (again.status, again.json()["code"]) == (409, "replay")
+    assert handled == [retried.json()["id"]]
+
+
+@pytest.mark.parametrize("length", ["\u00b2", "1" * 5000, "-1", "12a"])
+async def test_unusable_content_length_is_a_client_error(
+    tmp_path: Path, alice: Identity, length: str
+) -> None:
+    """A Content-Length that is not a plain decimal number is refused with 400, not a 500."""
+    from vrm.transport import InboxEndpoint
+
+    bob = Identity.generate()
+    endpoint = InboxEndpoint(build(tmp_path, bob, [], fail=[]))
+    sent: list[dict[str, object]] = []
+
+    async def receive() -> dict[str, object]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(event: dict[str, object]) -> None:
+        sent.append(event)
+
+    scope = {
+        "type": "http",
+        "method": "POST",
+        "path": "/inbox",
+        "headers": [
+            (b"content-type", b"application/vrm+jws"),
+            (b"content-length", length.encode("latin-1", "replace")),
+        ],
+    }
+    await endpoint(scope, receive, send)
+    assert sent[0]["status"] == 400

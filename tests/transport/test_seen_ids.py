@@ -7,7 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from vrm.transport.seen_ids import PostgresSeenIds, SqliteSeenIds, open_seen_ids
+from vrm.transport.seen_ids import (
+    PostgresSeenIds,
+    SqliteSeenIds,
+    StoreUnavailable,
+    open_seen_ids,
+)
 
 
 class Clock:
@@ -79,15 +84,24 @@ def test_pruning_happens_during_use(make_store: Callable[[Clock], SqliteSeenIds]
     assert store.count() == 1
 
 
-def test_forget_lets_an_id_in_again(make_store: Callable[[Clock], SqliteSeenIds]) -> None:
-    """A forgotten id (its message failed to be handled) is accepted on retry."""
+def test_contains_only_looks(make_store: Callable[[Clock], SqliteSeenIds]) -> None:
+    """contains() reports a key without recording it."""
     store = make_store(Clock(1000))
+    assert store.contains("m-1") is False
+    assert store.contains("m-1") is False
     store.remember("m-1", 2000)
-    store.forget("m-1")
-    assert store.remember("m-1", 2000) is True
+    assert store.contains("m-1") is True
 
 
 def test_unknown_store_url_is_refused() -> None:
     """Only SQLite paths and PostgreSQL URLs are stores; anything else is a clear error."""
     with pytest.raises(ValueError, match="unsupported seen-ids store"):
         open_seen_ids("redis://127.0.0.1:6379")
+
+
+def test_damaged_store_is_named_in_a_clear_error(tmp_path: Path) -> None:
+    """A file that is not a seen-ids database is refused with its path, not a raw error."""
+    damaged = tmp_path / "seen.db"
+    damaged.write_bytes(b"this is not an SQLite database" * 100)
+    with pytest.raises(StoreUnavailable, match="not a seen-ids database"):
+        open_seen_ids(str(damaged))

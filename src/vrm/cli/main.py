@@ -27,10 +27,6 @@ app.command("demo")(demo_cmd.demo)
 errors = Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
 
 
-class CliError(Exception):
-    """A problem to report to the user in one line (exit status 1)."""
-
-
 def run() -> None:
     """Run the CLI; any error the user can act on is one line on stderr, not a traceback."""
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
@@ -43,12 +39,9 @@ def run() -> None:
         where = f"{exc.filename}: " if exc.filename else ""
         errors.print(f"[red]error:[/] {escape(where)}{escape(str(exc.strerror or exc))}")
         sys.exit(1)
-    except (CliError, ValueError) as exc:
+    except ValueError as exc:
         errors.print(f"[red]error:[/] {escape(str(exc))}")
         sys.exit(1)
-    except KeyboardInterrupt:
-        errors.print("interrupted")
-        sys.exit(130)
     except Exception as exc:
         if os.environ.get("VRM_DEBUG"):
             raise

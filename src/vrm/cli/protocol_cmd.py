@@ -10,6 +10,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from vrm.protocol import Discovery, Envelope, Verifier, v1_types
 from vrm.protocol.inspection import inspect_message
@@ -63,18 +64,25 @@ def inspect(
 
 
 def _print_report(report: dict[str, Any]) -> None:
-    if report.get("header"):
-        console.print("[bold]Header[/]", json.dumps(report["header"], indent=2))
-    if report.get("envelope"):
+    # Everything below comes from the message, so none of it is read as Rich markup.
+    if report.get("header") is not None:
+        console.print(Text("Header ", style="bold") + Text(json.dumps(report["header"], indent=2)))
+    envelope = report.get("envelope")
+    if isinstance(envelope, dict):
         table = Table("member", "value", title="Envelope", title_justify="left")
-        for key, value in report["envelope"].items():
+        for key, value in envelope.items():
             if key != "body":
-                table.add_row(key, str(value))
+                table.add_row(Text(str(key)), Text(str(value)))
         console.print(table)
-        console.print("[bold]Body[/]", json.dumps(report["envelope"].get("body"), indent=2))
+        body = json.dumps(envelope.get("body"), indent=2)
+        console.print(Text("Body ", style="bold") + Text(body))
+    elif envelope is not None:
+        console.print(Text("Payload ", style="bold") + Text(json.dumps(envelope, indent=2)))
     if report.get("recipient"):
-        console.print(f"Encrypted to {report['recipient']} (the body cannot be read here)")
+        console.print(Text(f"Encrypted to {report['recipient']} (the body cannot be read here)"))
     verdict = report["verdict"]
     style = "green" if verdict == "valid" else "red"
-    detail = f": {report['detail']}" if report.get("detail") else ""
-    console.print(f"[bold {style}]Verdict: {verdict}[/]{detail}")
+    line = Text(f"Verdict: {verdict}", style=f"bold {style}")
+    if report.get("detail"):
+        line += Text(f": {report['detail']}")
+    console.print(line)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 from typing import Annotated
 
@@ -20,7 +19,9 @@ def peer(
     home: Annotated[Path, typer.Option(help="Folder for the peer's key and seen-ids store.")],
     name: Annotated[str, typer.Option(help="Display name in the discovery document.")] = "peer",
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to listen on; 0 picks a free one.")] = 0,
+    port: Annotated[
+        int, typer.Option(min=0, max=65535, help="Port to listen on; 0 picks a free one.")
+    ] = 0,
     allow_loopback: Annotated[
         bool, typer.Option(help="Let replies reach loopback addresses (tests, demos).")
     ] = False,
@@ -35,6 +36,6 @@ def peer(
     async def serve() -> None:
         async with LocalServer(built.app, host=host, port=port) as server:
             print(f"listening on {server.url}", flush=True)
-            await asyncio.Event().wait()
+            await server.stopped  # until a signal stops it
 
     run_service(serve())

@@ -11,7 +11,7 @@ import asyncio
 import logging
 import os
 from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -66,7 +66,8 @@ def load_or_create_identity(home: Path) -> Identity:
 class PeerLog:
     """What a peer received, newest last, and a way to wait for the next one."""
 
-    messages: deque[Message] = field(default_factory=lambda: deque(maxlen=1000))
+    # Few: a message can be 256 KiB, and this log is only for waiting on answers.
+    messages: deque[Message] = field(default_factory=lambda: deque(maxlen=64))
     received: int = 0
     _arrived: asyncio.Condition | None = None
 
@@ -104,6 +105,8 @@ class Peer:
     app: FastAPI
     log: PeerLog
     sender: Sender
+    aclose: Callable[[], Awaitable[None]]
+    """Release the store and connections (idempotent; the app's shutdown calls it too)."""
 
 
 def create_peer(
@@ -149,13 +152,22 @@ def create_peer(
     verifier = Verifier(receiver=identity.did, types=v1_types(), seen_ids=seen_ids)
     inbox = Inbox(identity=identity, verifier=verifier, handler=handle)
 
-    @asynccontextmanager
-    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        yield
+    closed = False
+
+    async def aclose() -> None:
+        nonlocal closed
+        if closed:
+            return
+        closed = True
         if replies:
             await asyncio.wait(replies, timeout=5)
         await sender.transport.aclose()
         seen_ids.close()
 
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        await aclose()
+
     app = create_party_app(inbox=inbox, name=name, lifespan=lifespan)
-    return Peer(identity=identity, name=name, app=app, log=peer_log, sender=sender)
+    return Peer(identity=identity, name=name, app=app, log=peer_log, sender=sender, aclose=aclose)

@@ -38,10 +38,14 @@ from vrm.transport import (
     fetch_discovery,
 )
 from vrm.transport.address_policy import AddressPolicy
-from vrm.transport.delivery import ACCEPTED
+from vrm.transport.inbox import ACCEPTED
 from vrm.transport.serving import LocalServer
 
 ANSWER_TIMEOUT = 10.0
+
+
+class DemoError(OSError):
+    """The demo could not set its parties up."""
 
 
 @dataclass(frozen=True)
@@ -94,12 +98,15 @@ class BobProcess:
         assert self.process.stdout is not None  # noqa: S101 - stdout=PIPE above
         line = await asyncio.to_thread(self.process.stdout.readline)
         if not line.startswith("listening on "):
-            self.process.kill()
-            raise RuntimeError("Bob's process did not start")
+            await self._stop()
+            raise DemoError("Bob's process did not start (its own error is shown above)")
         self.url = line.removeprefix("listening on ").strip()
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
+        await self._stop()
+
+    async def _stop(self) -> None:
         if self.process is not None:
             self.process.terminate()
             try:
@@ -113,11 +120,15 @@ class BobProcess:
 @contextlib.asynccontextmanager
 async def alice_and_bob(home: Path) -> AsyncIterator[tuple[Peer, str, BobProcess, str]]:
     """Start Alice (in this process) and Bob (a child process); yield both and their URLs."""
-    alice = create_peer(
-        name="Alice", home=home / "alice", policy=AddressPolicy(allow_loopback=True)
-    )
-    async with BobProcess(home / "bob") as bob, LocalServer(alice.app) as alice_server:
-        yield alice, alice_server.url, bob, bob.url
+    async with BobProcess(home / "bob") as bob:
+        alice = create_peer(
+            name="Alice", home=home / "alice", policy=AddressPolicy(allow_loopback=True)
+        )
+        try:
+            async with LocalServer(alice.app) as alice_server:
+                yield alice, alice_server.url, bob, bob.url
+        finally:
+            await alice.aclose()
 
 
 async def run_demo(

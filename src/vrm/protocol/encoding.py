@@ -1,11 +1,9 @@
-"""base64url without padding (RFC 7515 section 2) and strict JSON."""
+"""base64url without padding (RFC 7515 section 2), strictly decoded."""
 
 from __future__ import annotations
 
 import base64
 import binascii
-import json
-from typing import Any
 
 from vrm.protocol.errors import ProtocolError, RefusalCode
 
@@ -40,8 +38,3 @@ def b64url_decode(text: str) -> bytes:
         return binascii.a2b_base64(data, strict_mode=True)
     except (binascii.Error, ValueError) as exc:
         raise ProtocolError(RefusalCode.MALFORMED, "invalid base64url") from exc
-
-
-def canonical_json(value: Any) -> bytes:
-    """Serialise JSON compactly with sorted keys (used for headers and examples)."""
-    return json.dumps(value, separators=(",", ":"), sort_keys=True, ensure_ascii=False).encode()

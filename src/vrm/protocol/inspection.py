@@ -40,5 +40,5 @@ def inspect_message(token: str, verifier: Verifier) -> dict[str, Any]:
 def _decode_segment(segments: list[str], index: int) -> Any:
     try:
         return json.loads(b64url_decode(segments[index]))
-    except (IndexError, ValueError, ProtocolError):
+    except (IndexError, ValueError, RecursionError, ProtocolError):
         return None

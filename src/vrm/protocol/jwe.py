@@ -47,9 +47,9 @@ def recipient_of(encrypted: str) -> str:
     """Return the recipient DID a JWE is routed to, without decrypting it (what a relay reads)."""
     header_b64 = encrypted.split(".", 1)[0]
     try:
-        header = json.loads(b64url_decode(header_b64))
+        header = json.loads(b64url_decode(header_b64).decode("utf-8"))
         kid = header["kid"]
-    except (ValueError, KeyError, TypeError) as exc:
+    except (ValueError, KeyError, TypeError, RecursionError) as exc:
         raise ProtocolError(RefusalCode.MALFORMED, "JWE protected header has no kid") from exc
     if not isinstance(kid, str):
         raise ProtocolError(RefusalCode.MALFORMED, "JWE kid is not a string")
@@ -77,7 +77,7 @@ def decrypt(encrypted: str, identity: Identity) -> str:
     )
     try:
         plaintext = jwe.decrypt_compact(encrypted, key, algorithms=_ALGORITHMS).plaintext
-    except (JoseError, ValueError, KeyError, TypeError, AttributeError) as exc:
+    except (JoseError, ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
         # joserfc raises plain KeyError/TypeError on some hostile headers (an EC epk, say).
         raise ProtocolError(RefusalCode.UNDECRYPTABLE, "message does not decrypt") from exc
     if plaintext is None:

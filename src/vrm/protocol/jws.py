@@ -47,7 +47,7 @@ class CompactParts:
     """The three segments of a compact JWS, split but not yet trusted."""
 
     header_b64: str
-    payload: bytes
+    payload_b64: str
     signing_input: bytes
     signature: bytes
 
@@ -55,8 +55,8 @@ class CompactParts:
 def split_compact(token: str) -> CompactParts:
     """Split a compact JWS into its segments, refusing anything malformed.
 
-    The payload and signature are decoded here (strict base64url refuses any other
-    character); the header is decoded by :func:`decode_header`, which receivers cache.
+    Only the signature is decoded here; the header is decoded by :func:`decode_header`
+    (which receivers cache) and the payload only once the signature has verified.
     """
     segments = token.split(".")
     if len(segments) != _SEGMENTS or len(segments[2]) != _SIGNATURE_B64_LENGTH:
@@ -70,7 +70,7 @@ def split_compact(token: str) -> CompactParts:
         raise ProtocolError(RefusalCode.MALFORMED, "a compact JWS is ASCII") from exc
     return CompactParts(
         header_b64=header_b64,
-        payload=b64url_decode(payload_b64),
+        payload_b64=payload_b64,
         signing_input=signing_input,
         signature=b64url_decode(signature_b64),
     )
@@ -80,7 +80,7 @@ def decode_header(header_b64: str) -> dict[str, Any]:
     """Decode and check a protected header; return it."""
     try:
         header = json.loads(b64url_decode(header_b64).decode("utf-8"))
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, RecursionError) as exc:
         raise ProtocolError(RefusalCode.MALFORMED, "protected header is not JSON") from exc
     if not isinstance(header, dict):
         raise ProtocolError(RefusalCode.MALFORMED, "protected header is not a JSON object")

@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from vrm.protocol.envelope import Envelope, new_envelope
+from vrm.protocol.envelope import DEFAULT_LIFETIME_SECONDS, Envelope, new_envelope
 from vrm.protocol.jws import sign_compact
 from vrm.protocol.keys import Identity
 
@@ -26,7 +26,7 @@ def compose(
     to: str,
     body: BaseModel | dict[str, Any],
     thid: str | None = None,
-    lifetime: int = 3600,
+    lifetime: int = DEFAULT_LIFETIME_SECONDS,
     now: float | None = None,
 ) -> tuple[Envelope, str]:
     """Build and sign a message from ``identity``; return the envelope and the JWS."""

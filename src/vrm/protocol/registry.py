@@ -27,8 +27,7 @@ class MessageTypes:
 
     def register(self, type_name: str) -> Callable[[ModelT], ModelT]:
         """Register a body model for ``type_name`` (use as a class decorator)."""
-        if not _TYPE_NAME.fullmatch(type_name):
-            raise ValueError(f"{type_name!r} is not a versioned type name like vrm/1/ping")
+        _check_name(type_name)  # at decoration time, not when the class is complete
 
         def decorate(model: ModelT) -> ModelT:
             self.add(type_name, model)
@@ -38,8 +37,7 @@ class MessageTypes:
 
     def add(self, type_name: str, model: type[BaseModel]) -> None:
         """Register ``model`` as the body of ``type_name``."""
-        if not _TYPE_NAME.fullmatch(type_name):
-            raise ValueError(f"{type_name!r} is not a versioned type name like vrm/1/ping")
+        _check_name(type_name)
         if self._models.get(type_name, model) is not model:
             raise ValueError(f"{type_name} is already registered to another model")
         self._models[type_name] = model
@@ -62,3 +60,8 @@ class MessageTypes:
     def json_schemas(self) -> dict[str, dict[str, Any]]:
         """Return the JSON Schema of every registered body, by type name."""
         return {name: self._models[name].model_json_schema() for name in self}
+
+
+def _check_name(type_name: str) -> None:
+    if not _TYPE_NAME.fullmatch(type_name):
+        raise ValueError(f"{type_name!r} is not a versioned type name like vrm/1/ping")

@@ -30,8 +30,8 @@ class SeenIds(Protocol):
         """Record ``message_key`` until ``expires_time``; False if it was already there."""
         ...
 
-    def forget(self, message_key: str) -> None:
-        """Drop ``message_key`` so a retry of a message that failed to be handled is let in."""
+    def contains(self, message_key: str) -> bool:
+        """True when ``message_key`` is recorded."""
         ...
 
 
@@ -52,9 +52,10 @@ class MemorySeenIds:
         heapq.heappush(self._heap, (expires_time, message_key))
         return True
 
-    def forget(self, message_key: str) -> None:
-        """Drop ``message_key``."""
-        self._expiry.pop(message_key, None)
+    def contains(self, message_key: str) -> bool:
+        """True when ``message_key`` is recorded."""
+        self._prune()
+        return message_key in self._expiry
 
     def __len__(self) -> int:
         return len(self._expiry)

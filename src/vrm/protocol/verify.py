@@ -28,6 +28,7 @@ from nacl.signing import VerifyKey
 from pydantic import ValidationError
 
 from vrm.protocol.did import did_from_kid, ed25519_from_did
+from vrm.protocol.encoding import b64url_decode
 from vrm.protocol.envelope import Envelope
 from vrm.protocol.errors import ProtocolError, RefusalCode
 from vrm.protocol.jws import decode_header, split_compact
@@ -80,8 +81,13 @@ class Verifier:
         # once per sender instead of once per message is the largest saving here.
         self._headers: dict[str, tuple[dict[str, Any], str, VerifyKey]] = {}
 
-    def verify(self, token: str | bytes) -> Message:
-        """Return the verified message, or raise :class:`ProtocolError` saying why not."""
+    def verify(self, token: str | bytes, *, record: bool = True) -> Message:
+        """Return the verified message, or raise :class:`ProtocolError` saying why not.
+
+        With ``record=False`` the replay check only looks: the caller records the
+        message with :meth:`record` once it has handled it, so a message whose
+        handling failed is let in again when its sender retries.
+        """
         if len(token) > self.max_bytes:
             raise ProtocolError(
                 RefusalCode.OVERSIZE, f"message is larger than {self.max_bytes} bytes"
@@ -97,14 +103,28 @@ class Verifier:
             verify_key.verify(parts.signing_input, parts.signature)
         except BadSignatureError as exc:
             raise ProtocolError(RefusalCode.BAD_SIGNATURE, "signature does not verify") from exc
-        envelope = _parse_envelope(parts.payload)
+        envelope = _parse_envelope(parts.payload_b64)
         self._check_envelope(envelope, signer_did)
         body = self._check_body(envelope)
-        if self.seen_ids is not None and not self.seen_ids.remember(
-            replay_key(envelope.from_, envelope.id), envelope.expires_time
-        ):
-            raise ProtocolError(RefusalCode.REPLAY, f"message {envelope.id} was already received")
+        if self.seen_ids is not None:
+            key = replay_key(envelope.from_, envelope.id)
+            seen = (
+                not self.seen_ids.remember(key, envelope.expires_time)
+                if record
+                else self.seen_ids.contains(key)
+            )
+            if seen:
+                raise ProtocolError(
+                    RefusalCode.REPLAY, f"message {envelope.id} was already received"
+                )
         return Message(envelope=envelope, body=body, compact=token, header=dict(header))
+
+    def record(self, message: Message) -> bool:
+        """Record a message verified with ``record=False``; False if it already was."""
+        if self.seen_ids is None:
+            return True
+        key = replay_key(message.sender, message.id)
+        return self.seen_ids.remember(key, message.envelope.expires_time)
 
     def _resolve_header(self, header_b64: str) -> tuple[dict[str, Any], str, VerifyKey]:
         cached = self._headers.get(header_b64)
@@ -151,9 +171,9 @@ class Verifier:
             raise ProtocolError(RefusalCode.INVALID_BODY, _first_error(exc)) from exc
 
 
-def _parse_envelope(payload: bytes) -> Envelope:
+def _parse_envelope(payload_b64: str) -> Envelope:
     try:
-        return Envelope.model_validate_json(payload)
+        return Envelope.model_validate_json(b64url_decode(payload_b64))
     except ValidationError as exc:
         raise ProtocolError(RefusalCode.MALFORMED, f"envelope: {_first_error(exc)}") from exc
 

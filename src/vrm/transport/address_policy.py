@@ -38,26 +38,39 @@ class AddressPolicy:
     allow_private: bool = False
 
     def check_address(self, address: Address) -> None:
-        """Raise :class:`AddressRefused` when ``address`` may not be reached."""
-        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-            address = address.ipv4_mapped
+        """Raise :class:`AddressRefused` when ``address`` may not be reached.
+
+        IPv6 forms that carry an IPv4 address (mapped, 6to4, Teredo) are judged by
+        that IPv4 address. Unspecified, multicast and reserved addresses are always
+        refused; anything else that is not globally routable (private, link-local,
+        shared address space such as 100.64.0.0/10) only with ``allow_private``.
+        """
+        address = _embedded_ipv4(address)
+        if (
+            address.is_unspecified
+            or address.is_multicast
+            or address.is_reserved
+            or address == _BROADCAST
+        ):
+            raise AddressRefused(f"{address} is not a routable address")
         if address.is_loopback:
             if not self.allow_loopback:
                 raise AddressRefused(f"{address} is a loopback address")
             return
-        if address.is_private or address.is_link_local:
+        if not address.is_global:
             if not self.allow_private:
                 raise AddressRefused(f"{address} is a private address")
             return
-        if address.is_unspecified or address.is_multicast or address.is_reserved:
-            raise AddressRefused(f"{address} is not a routable address")
 
     def check_url(self, url: str) -> None:
         """Check the scheme, and the host when it is an IP literal; names are checked on connect."""
-        parts = urlsplit(url)
+        try:
+            parts = urlsplit(url)
+            host = parts.hostname
+        except ValueError as exc:
+            raise AddressRefused(f"{url!r} is not a valid URL") from exc
         if parts.scheme not in ("http", "https"):
             raise AddressRefused(f"{url!r}: only http and https URLs are called")
-        host = parts.hostname
         if not host:
             raise AddressRefused(f"{url!r} has no host")
         try:
@@ -67,6 +80,20 @@ class AddressPolicy:
                 self.check_address(ipaddress.ip_address("127.0.0.1"))
             return
         self.check_address(address)
+
+
+_BROADCAST = ipaddress.IPv4Address("255.255.255.255")
+
+
+def _embedded_ipv4(address: Address) -> Address:
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return address.ipv4_mapped
+        if address.sixtofour is not None:
+            return address.sixtofour
+        if address.teredo is not None:
+            return address.teredo[1]
+    return address
 
 
 class GuardedResolver(AbstractResolver):

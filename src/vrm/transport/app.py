@@ -3,32 +3,26 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Route
 
 from vrm.protocol.discovery import WELL_KNOWN_PATH, Discovery
 from vrm.protocol.errors import ProtocolError
 from vrm.transport.asgi import InboxEndpoint
-from vrm.transport.inbox import (
-    JWE_MEDIA_TYPE,
-    JWS_MEDIA_TYPE,
-    HandlerFailed,
-    Inbox,
-    UnsupportedMediaType,
-)
+from vrm.transport.inbox import JWE_MEDIA_TYPE, JWS_MEDIA_TYPE, Inbox
 from vrm.transport.problems import (
     HANDLER_FAILED,
     INVALID_REQUEST,
     NOT_FOUND,
     PROBLEM_CONTENT_TYPE,
-    UNSUPPORTED_MEDIA_TYPE,
     problem,
 )
 
@@ -38,11 +32,18 @@ log = logging.getLogger(__name__)
 
 
 def problem_response(
-    code: str, detail: str, *, instance: str | None = None, status: int | None = None
+    code: str,
+    detail: str,
+    *,
+    instance: str | None = None,
+    status: int | None = None,
+    headers: Mapping[str, str] | None = None,
 ) -> JSONResponse:
     """Return the problem+json response for ``code`` (with ``status`` if given)."""
     status, document = problem(code, detail, instance=instance, status=status)
-    return JSONResponse(document, status_code=status, media_type=PROBLEM_CONTENT_TYPE)
+    return JSONResponse(
+        document, status_code=status, media_type=PROBLEM_CONTENT_TYPE, headers=headers
+    )
 
 
 def install_problem_handlers(app: FastAPI) -> None:
@@ -51,14 +52,6 @@ def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(ProtocolError)
     async def _protocol_error(request: Request, exc: ProtocolError) -> JSONResponse:
         return problem_response(exc.code.value, exc.detail, instance=request.url.path)
-
-    @app.exception_handler(UnsupportedMediaType)
-    async def _media_type(request: Request, exc: UnsupportedMediaType) -> JSONResponse:
-        return problem_response(UNSUPPORTED_MEDIA_TYPE, str(exc), instance=request.url.path)
-
-    @app.exception_handler(HandlerFailed)
-    async def _handler_failed(request: Request, exc: HandlerFailed) -> JSONResponse:
-        return problem_response(HANDLER_FAILED, str(exc), instance=request.url.path)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -72,7 +65,11 @@ def install_problem_handlers(app: FastAPI) -> None:
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = NOT_FOUND if exc.status_code == 404 else INVALID_REQUEST
         return problem_response(
-            code, str(exc.detail), instance=request.url.path, status=exc.status_code
+            code,
+            str(exc.detail),
+            instance=request.url.path,
+            status=exc.status_code,
+            headers=exc.headers,
         )
 
     @app.exception_handler(Exception)
@@ -114,19 +111,36 @@ _INBOX_OPENAPI: dict[str, Any] = {
 }
 
 
-def mount_party(app: FastAPI, *, inbox: Inbox, name: str, accepted_terms: list[str]) -> None:
-    """Add ``GET /.well-known/vrm`` and ``POST /inbox`` for ``inbox`` to ``app``."""
+def mount_party(
+    app: FastAPI,
+    *,
+    inbox: Inbox,
+    name: str,
+    accepted_terms: list[str],
+    public_url: str | None = None,
+) -> None:
+    """Add ``GET /.well-known/vrm`` and ``POST /inbox`` for ``inbox`` to ``app``.
+
+    ``public_url`` is the base URL other parties reach this one at; without it the
+    inbox URL published in discovery is built from the request's ``Host``.
+    """
 
     @app.get(WELL_KNOWN_PATH, tags=["protocol"])
     async def discovery(request: Request) -> Discovery:
         """Who this party is, where its inbox is, and what it understands."""
-        return Discovery(
-            did=inbox.identity.did,
-            name=name,
-            inbox=str(request.url_for("inbox")),
-            message_types=list(inbox.verifier.types),
-            accepted_terms=accepted_terms,
+        inbox_url = (
+            public_url.rstrip("/") + INBOX_PATH if public_url else str(request.url_for("inbox"))
         )
+        try:
+            return Discovery(
+                did=inbox.identity.did,
+                name=name,
+                inbox=inbox_url,
+                message_types=list(inbox.verifier.types),
+                accepted_terms=accepted_terms,
+            )
+        except ValidationError as exc:
+            raise StarletteHTTPException(400, "the Host header makes no usable URL") from exc
 
     # The inbox is plain ASGI (vrm.transport.asgi): no framework on the hot path.
     app.router.routes.append(
@@ -155,9 +169,14 @@ def create_party_app(
     name: str,
     accepted_terms: list[str] | None = None,
     lifespan: Callable[[FastAPI], AbstractAsyncContextManager[None]] | None = None,
+    public_url: str | None = None,
 ) -> FastAPI:
     """Build a minimal vrm party: discovery, inbox and problem+json errors."""
-    app = FastAPI(title=f"vrm party: {name}", version="1", lifespan=lifespan)
+    app = FastAPI(
+        title=f"vrm party: {name}", version="1", lifespan=lifespan, redirect_slashes=False
+    )
     install_problem_handlers(app)
-    mount_party(app, inbox=inbox, name=name, accepted_terms=accepted_terms or [])
+    mount_party(
+        app, inbox=inbox, name=name, accepted_terms=accepted_terms or [], public_url=public_url
+    )
     return app

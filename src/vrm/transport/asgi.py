@@ -15,9 +15,17 @@ from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from typing import Any
 
 from vrm.protocol.errors import ProtocolError
-from vrm.transport.inbox import HandlerFailed, Inbox, UnsupportedMediaType
+from vrm.transport.inbox import (
+    ACCEPTED,
+    HandlerFailed,
+    Inbox,
+    InProgress,
+    InvalidRequest,
+    UnsupportedMediaType,
+)
 from vrm.transport.problems import (
     HANDLER_FAILED,
+    IN_PROGRESS,
     INVALID_REQUEST,
     PROBLEM_CONTENT_TYPE,
     UNSUPPORTED_MEDIA_TYPE,
@@ -25,12 +33,12 @@ from vrm.transport.problems import (
 )
 
 Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
+AsgiEvent = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[AsgiEvent]]
+Send = Callable[[AsgiEvent], Awaitable[None]]
 
-ACCEPTED = 202
 METHOD_NOT_ALLOWED = 405
+RETRY_AFTER_SECONDS = 1
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +56,12 @@ class InboxEndpoint:
         path = str(scope.get("path", ""))
         if scope["method"] != "POST":
             await _send_problem(
-                send, INVALID_REQUEST, "the inbox accepts POST only", path, METHOD_NOT_ALLOWED
+                send,
+                INVALID_REQUEST,
+                "the inbox accepts POST only",
+                path,
+                status=METHOD_NOT_ALLOWED,
+                headers=[(b"allow", b"POST")],
             )
             return
         headers = _headers(scope)
@@ -62,6 +75,11 @@ class InboxEndpoint:
             await _send_problem(send, exc.code.value, exc.detail, path)
         except UnsupportedMediaType as exc:
             await _send_problem(send, UNSUPPORTED_MEDIA_TYPE, str(exc), path)
+        except InvalidRequest as exc:
+            await _send_problem(send, INVALID_REQUEST, str(exc), path, status=400)
+        except InProgress as exc:
+            retry_after = [(b"retry-after", str(RETRY_AFTER_SECONDS).encode())]
+            await _send_problem(send, IN_PROGRESS, str(exc), path, headers=retry_after)
         except HandlerFailed as exc:
             await _send_problem(send, HANDLER_FAILED, str(exc), path)
         except Exception:
@@ -87,13 +105,25 @@ async def _body_chunks(receive: Receive) -> AsyncIterator[bytes]:
 
 
 async def _send_problem(
-    send: Send, code: str, detail: str, path: str, status: int | None = None
+    send: Send,
+    code: str,
+    detail: str,
+    path: str,
+    *,
+    status: int | None = None,
+    headers: list[tuple[bytes, bytes]] | None = None,
 ) -> None:
     status, document = problem(code, detail, instance=path, status=status)
-    await _send(send, status, PROBLEM_CONTENT_TYPE, json.dumps(document).encode())
+    await _send(send, status, PROBLEM_CONTENT_TYPE, json.dumps(document).encode(), headers)
 
 
-async def _send(send: Send, status: int, content_type: str, body: bytes) -> None:
+async def _send(
+    send: Send,
+    status: int,
+    content_type: str,
+    body: bytes,
+    headers: list[tuple[bytes, bytes]] | None = None,
+) -> None:
     await send(
         {
             "type": "http.response.start",
@@ -101,6 +131,7 @@ async def _send(send: Send, status: int, content_type: str, body: bytes) -> None
             "headers": [
                 (b"content-type", content_type.encode()),
                 (b"content-length", str(len(body)).encode()),
+                *(headers or []),
             ],
         }
     )

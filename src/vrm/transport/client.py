@@ -4,7 +4,8 @@
 its throughput at 64 requests in flight, where httpx's async pool collapses
 (benchmarks/bench_delivery.py measures both). :class:`AsgiTransport` calls an ASGI
 app in-process through httpx, for tests that need no server. Both enforce a
-timeout and a response size limit on every call.
+timeout and a response size limit on every call, and turn every failure to get an
+answer into :class:`TransportError`.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 import aiohttp
+import anyio
 import httpx
 
 from vrm.transport.address_policy import AddressPolicy, AddressRefused, GuardedResolver
@@ -120,18 +122,23 @@ class AiohttpTransport:
             async with self._get_session().request(
                 method, url, data=content, headers=headers, allow_redirects=False
             ) as response:
-                body = await response.content.read(self.max_response_bytes + 1)
-                if len(body) > self.max_response_bytes:
-                    raise TransportError(
-                        f"response from {url} is over {self.max_response_bytes} bytes"
-                    )
-                return HttpReply(response.status, response.content_type, body)
-        except AddressRefused as exc:
-            raise TransportError(f"{method} {url}: {exc}", retryable=False) from exc
+                body = bytearray()
+                async for chunk in response.content.iter_chunked(65536):
+                    body += chunk
+                    if len(body) > self.max_response_bytes:
+                        raise TransportError(
+                            f"response from {url} is over {self.max_response_bytes} bytes",
+                            retryable=False,
+                        )
+                return HttpReply(response.status, response.content_type, bytes(body))
+        except aiohttp.InvalidURL as exc:
+            raise TransportError(f"{method} {url}: not a valid URL", retryable=False) from exc
         except aiohttp.ClientConnectorError as exc:
             if isinstance(exc.os_error, AddressRefused):
                 raise TransportError(f"{method} {url}: {exc.os_error}", retryable=False) from exc
             raise TransportError(f"{method} {url}: {exc.__class__.__name__}: {exc}") from exc
+        except AddressRefused as exc:
+            raise TransportError(f"{method} {url}: {exc}", retryable=False) from exc
         except (aiohttp.ClientError, TimeoutError, OSError) as exc:
             raise TransportError(f"{method} {url}: {exc.__class__.__name__}: {exc}") from exc
 
@@ -145,7 +152,16 @@ class AiohttpTransport:
 class AsgiTransport:
     """HTTP to an ASGI app in the same process (tests, tools); no sockets."""
 
-    def __init__(self, app: Any, *, base_url: str = "http://testserver") -> None:
+    def __init__(
+        self,
+        app: Any,
+        *,
+        base_url: str = "http://testserver",
+        timeout: float = DEFAULT_TIMEOUT,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+    ) -> None:
+        self.timeout = timeout
+        self.max_response_bytes = max_response_bytes
         self._client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=base_url)
 
     async def request(
@@ -158,7 +174,17 @@ class AsgiTransport:
     ) -> HttpReply:
         """Call the app."""
         headers = {"content-type": content_type} if content_type else {}
-        response = await self._client.request(method, url, content=content, headers=headers)
+        try:
+            with anyio.fail_after(self.timeout):
+                response = await self._client.request(method, url, content=content, headers=headers)
+        except TimeoutError as exc:
+            raise TransportError(f"{method} {url}: no answer in {self.timeout} s") from exc
+        except httpx.HTTPError as exc:
+            raise TransportError(f"{method} {url}: {exc}") from exc
+        if len(response.content) > self.max_response_bytes:
+            raise TransportError(
+                f"response from {url} is over {self.max_response_bytes} bytes", retryable=False
+            )
         return HttpReply(
             response.status_code,
             response.headers.get("content-type", "").split(";")[0],

@@ -13,9 +13,7 @@ from pydantic import ValidationError
 from vrm.protocol.discovery import WELL_KNOWN_PATH, Discovery
 from vrm.protocol.errors import RefusalCode
 from vrm.transport.client import HttpReply, Transport, TransportError
-from vrm.transport.inbox import JWE_MEDIA_TYPE, JWS_MEDIA_TYPE
-
-ACCEPTED = 202
+from vrm.transport.inbox import ACCEPTED, JWE_MEDIA_TYPE, JWS_MEDIA_TYPE
 
 
 class DeliveryError(Exception):

@@ -11,7 +11,10 @@ problem documents (:mod:`vrm.transport.problems`).
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import AsyncIterator, Awaitable, Callable
+from functools import partial
+from typing import TypeVar
 
 import anyio.to_thread
 
@@ -27,26 +30,44 @@ JWE_MEDIA_TYPE = "application/vrm+jwe"
 MEDIA_TYPES = (JWS_MEDIA_TYPE, JWE_MEDIA_TYPE)
 
 Handler = Callable[[Message], Awaitable[None]]
+T = TypeVar("T")
 
 log = logging.getLogger(__name__)
+
+
+ACCEPTED = 202
+_CONTENT_LENGTH = re.compile(r"[0-9]{1,19}")
 
 
 class UnsupportedMediaType(Exception):
     """The request body is neither a signed nor an encrypted vrm message."""
 
 
+class InvalidRequest(Exception):
+    """The HTTP request itself is unusable (e.g. a Content-Length that is not a number)."""
+
+
 class HandlerFailed(Exception):
     """A verified message could not be handled here; the sender should retry later."""
+
+
+class InProgress(Exception):
+    """The same message is being handled right now; the sender should retry shortly."""
 
 
 class Inbox:
     """Receives the messages addressed to one identity.
 
+    A message is recorded as seen only after the handler took it, so a retry of a
+    message whose handling failed (or was cut short by a crash) is let in again:
+    delivery is at least once, and handlers are idempotent by (sender, id). While a
+    message is being handled, a duplicate of it is answered ``in_progress`` (retry
+    shortly), never ``replay`` — a ``replay`` answer always means "handled".
+
     Args:
         identity: the receiving party (its key decrypts JWE bodies).
         verifier: checks every message; its ``receiver`` is ``identity.did``.
-        handler: called with each accepted message; if it raises, the message is
-            not remembered as seen, so the sender's retry is let in.
+        handler: called with each accepted message.
     """
 
     def __init__(self, *, identity: Identity, verifier: Verifier, handler: Handler) -> None:
@@ -55,6 +76,9 @@ class Inbox:
         self.identity = identity
         self.verifier = verifier
         self.handler = handler
+        self._in_flight: set[str] = set()
+        # PostgreSQL round trips block; they run in a worker thread, off the event loop.
+        self._offload = bool(getattr(verifier.seen_ids, "blocking", False))
 
     @property
     def max_request_bytes(self) -> int:
@@ -77,8 +101,11 @@ class Inbox:
         if media_type not in MEDIA_TYPES:
             raise UnsupportedMediaType(f"send {JWS_MEDIA_TYPE} or {JWE_MEDIA_TYPE}")
         limit = self.limit_for(media_type)
-        if content_length is not None and content_length.isdigit() and int(content_length) > limit:
-            raise _oversize(limit)
+        if content_length is not None:
+            if not _CONTENT_LENGTH.fullmatch(content_length):
+                raise InvalidRequest("Content-Length is not a decimal number")
+            if int(content_length) > limit:
+                raise _oversize(limit)
         body = bytearray()
         async for chunk in chunks:
             body += chunk
@@ -94,29 +121,30 @@ class Inbox:
                 token = decrypt(body.decode("ascii"), self.identity).encode("ascii")
             except UnicodeDecodeError as exc:
                 raise ProtocolError(RefusalCode.MALFORMED, "a compact JWE is ASCII") from exc
-        if getattr(self.verifier.seen_ids, "blocking", False):
-            message = await anyio.to_thread.run_sync(self.verifier.verify, token)
-        else:
-            message = self.verifier.verify(token)
+        message = await self._run(partial(self.verifier.verify, token, record=False))
+        key = replay_key(message.sender, message.id)
+        if key in self._in_flight:
+            raise InProgress(f"message {message.id} is being handled; retry shortly")
+        self._in_flight.add(key)
         try:
-            await self.handler(message)
-        except ProtocolError:
-            self._forget(message)
-            raise
-        except Exception as exc:
-            # Logged here with the traceback; the sender only learns it may retry.
-            log.exception("handling %s %s failed", message.type, message.id)
-            self._forget(message)
-            raise HandlerFailed(f"message {message.id} could not be handled; retry later") from exc
-        except BaseException:
-            self._forget(message)
-            raise
+            try:
+                await self.handler(message)
+            except ProtocolError:
+                raise
+            except Exception as exc:
+                # Logged here with the traceback; the sender only learns it may retry.
+                log.exception("handling %s %s failed", message.type, message.id)
+                raise HandlerFailed(
+                    f"message {message.id} could not be handled; retry later"
+                ) from exc
+            await self._run(partial(self.verifier.record, message))
+        finally:
+            self._in_flight.discard(key)
         log.info("accepted %s %s from %s", message.type, message.id, message.sender)
         return message
 
-    def _forget(self, message: Message) -> None:
-        if self.verifier.seen_ids is not None:
-            self.verifier.seen_ids.forget(replay_key(message.sender, message.id))
+    async def _run(self, call: Callable[[], T]) -> T:
+        return await anyio.to_thread.run_sync(call) if self._offload else call()
 
 
 def _oversize(limit: int) -> ProtocolError:

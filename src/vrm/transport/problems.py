@@ -16,6 +16,7 @@ PROBLEM_TYPE_PREFIX = "urn:vrm:problem:"
 # Codes that belong to the HTTP binding rather than to message verification.
 UNSUPPORTED_MEDIA_TYPE = "unsupported_media_type"
 HANDLER_FAILED = "handler_failed"
+IN_PROGRESS = "in_progress"
 INVALID_REQUEST = "invalid_request"
 NOT_FOUND = "not_found"
 
@@ -38,6 +39,7 @@ STATUS_BY_CODE: dict[str, int] = {
     INVALID_REQUEST: 422,
     NOT_FOUND: 404,
     HANDLER_FAILED: 500,
+    IN_PROGRESS: 503,
 }
 
 TITLES: dict[str, str] = {
@@ -59,6 +61,7 @@ TITLES: dict[str, str] = {
     INVALID_REQUEST: "Invalid request",
     NOT_FOUND: "Not found",
     HANDLER_FAILED: "Message could not be handled",
+    IN_PROGRESS: "Message is being handled",
 }
 
 
