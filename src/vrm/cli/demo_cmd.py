@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.live import Live
+from rich.markup import escape
 from rich.table import Table
 
 from vrm.demo.two_parties import DemoReport, Step, run_demo
@@ -28,15 +29,15 @@ def demo(
 ) -> None:
     """Run Alice and Bob on 127.0.0.1 and show signed messages accepted and refused."""
     console.rule("[bold]vrm demo[/]: Alice and Bob speak the signed message protocol")
-    table = Table("", "step", "expected", "outcome", "ms", box=None, header_style="bold")
+    table = Table("", "step", "outcome", "ms", box=None, header_style="bold")
 
     def show(step: Step) -> None:
-        style = "green" if step.as_expected else "red"
-        mark = "✔" if step.as_expected else "✘"
-        outcome = f"[{style}]{step.outcome}[/]"
-        table.add_row(
-            f"[{style}]{mark}[/]", step.title, step.expected, outcome, f"{step.millis:,.1f}"
-        )
+        if step.as_expected:
+            mark, outcome = "[green]✔[/]", f"[green]{escape(step.outcome)}[/]"
+        else:
+            mark = "[red]✘[/]"
+            outcome = f"[red]{escape(step.outcome)}[/] (expected {escape(step.expected)})"
+        table.add_row(mark, escape(step.title), outcome, f"{step.millis:,.1f}")
 
     async def wait_until_interrupted(report: DemoReport) -> None:
         for name, url in (("Alice", report.alice_url), ("Bob", report.bob_url)):
