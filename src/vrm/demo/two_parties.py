@@ -182,7 +182,7 @@ class _Script:
         self.bob_did, self.inbox = discovery.did, discovery.inbox
         self.record(
             Step(
-                "Alice reads Bob's /.well-known/vrm, pins his DID",
+                "Alice discovers Bob at /.well-known/vrm",
                 "found",
                 "found",
                 _ms(started),
@@ -203,10 +203,10 @@ class _Script:
                     outcome = "answered"
                 except TimeoutError:
                     outcome = "no answer"
-            kind = "encrypted (JWE)" if encrypted else "signed (JWS)"
+            kind = "Encrypted ping (JWE)" if encrypted else "Signed ping (JWS)"
             self.record(
                 Step(
-                    f"Alice pings Bob, {kind}; Bob answers signed",
+                    f"{kind}, answered by Bob",
                     "answered",
                     outcome,
                     _ms(started),
@@ -229,7 +229,7 @@ class _Script:
         cases = [
             ("The same ping sent again (replay)", self.first_ping, "409 replay"),
             ("A ping with its body swapped (forgery)", tampered, "401 bad_signature"),
-            ("Mallory signs a ping claiming to be Alice", impostor, "401 sender_mismatch"),
+            ("Mallory signs a ping as Alice", impostor, "401 sender_mismatch"),
             ("A ping addressed to Carol", self._ping(to=carol.did), "403 wrong_recipient"),
             ("A ping that expired an hour ago", self._ping(now=now - 7200), "401 expired"),
             (
