@@ -368,3 +368,15 @@ async def test_get_on_the_inbox_says_allow_post(peer: PeerProcess) -> None:
     head = answer.split(b"\r\n\r\n")[0].lower()
     assert head.startswith(b"http/1.1 405")
     assert b"\r\nallow: post" in head
+
+
+async def test_public_url_is_what_discovery_publishes(tmp_path: Path) -> None:
+    """Behind a proxy, discovery names the configured public URL, whatever the Host header."""
+    running = start_peer(tmp_path, "--public-url", "https://peer.example/")
+    transport = loopback_transport()
+    try:
+        discovery = await fetch_discovery(transport, running.url)
+    finally:
+        await transport.aclose()
+        running.stop()
+    assert discovery.inbox == "https://peer.example/inbox"

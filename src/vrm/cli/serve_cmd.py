@@ -14,6 +14,12 @@ from vrm.transport.serving import LocalServer, run_service
 app = typer.Typer(help="Run a vrm service.", no_args_is_help=True)
 
 
+def _check_public_url(value: str | None) -> str | None:
+    if value is not None and not value.startswith(("http://", "https://")):
+        raise typer.BadParameter("give an absolute http:// or https:// URL")
+    return value
+
+
 @app.command("peer")
 def peer(
     home: Annotated[Path, typer.Option(help="Folder for the peer's key and seen-ids store.")],
@@ -28,10 +34,17 @@ def peer(
     allow_private: Annotated[
         bool, typer.Option(help="Let replies reach private-network addresses.")
     ] = False,
+    public_url: Annotated[
+        str | None,
+        typer.Option(
+            help="Base URL others reach this peer at (behind a proxy); default: from requests.",
+            callback=_check_public_url,
+        ),
+    ] = None,
 ) -> None:
     """Run a protocol peer that answers pings; prints 'listening on URL' when ready."""
     policy = AddressPolicy(allow_loopback=allow_loopback, allow_private=allow_private)
-    built = create_peer(name=name, home=home, policy=policy)
+    built = create_peer(name=name, home=home, policy=policy, public_url=public_url)
 
     async def serve() -> None:
         async with LocalServer(built.app, host=host, port=port) as server:

@@ -116,6 +116,7 @@ def create_peer(
     policy: AddressPolicy | None = None,
     transport: Transport | None = None,
     identity: Identity | None = None,
+    public_url: str | None = None,
 ) -> Peer:
     """Build a peer whose identity and seen ids live in ``home``."""
     identity = identity or load_or_create_identity(home)
@@ -169,5 +170,5 @@ def create_peer(
         yield
         await aclose()
 
-    app = create_party_app(inbox=inbox, name=name, lifespan=lifespan)
+    app = create_party_app(inbox=inbox, name=name, lifespan=lifespan, public_url=public_url)
     return Peer(identity=identity, name=name, app=app, log=peer_log, sender=sender, aclose=aclose)
