@@ -10,8 +10,10 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from vrm.cli import demo_cmd, protocol_cmd, serve_cmd
+from vrm.agent.errors import AgentError
+from vrm.cli import agent_cmd, demo_cmd, protocol_cmd, serve_cmd
 from vrm.protocol import ProtocolError
+from vrm.vault import VaultError
 
 app = typer.Typer(
     name="vrm",
@@ -23,6 +25,8 @@ app = typer.Typer(
 app.add_typer(protocol_cmd.app, name="protocol")
 app.add_typer(serve_cmd.app, name="serve")
 app.command("demo")(demo_cmd.demo)
+app.command("init")(agent_cmd.init)
+app.command("token")(agent_cmd.token)
 
 errors = Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
 
@@ -34,6 +38,9 @@ def run() -> None:
         app()
     except ProtocolError as exc:
         errors.print(f"[red]error:[/] {exc.code.value}: {escape(exc.detail)}")
+        sys.exit(1)
+    except (AgentError, VaultError) as exc:
+        errors.print(f"[red]error:[/] {escape(str(exc))}")
         sys.exit(1)
     except OSError as exc:
         where = f"{exc.filename}: " if exc.filename else ""

@@ -1,0 +1,1 @@
+"""The personal agent: the person's own service, on their own machine."""
