@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from sqlalchemy import Engine
+
 from vrm.agent.database import migrate, sqlite_engine
 from vrm.agent.errors import AgentExists, AgentNotInitialised
 from vrm.agent.home import AgentHome
 from vrm.agent.keystore import OpenAgent, initialise, unlock
-from vrm.vault import KdfParams
+from vrm.vault import KdfParams, Sealer
 
 
 def init_agent(home: AgentHome, passphrase: str, *, kdf: KdfParams | None = None) -> OpenAgent:
@@ -27,6 +33,29 @@ def init_agent(home: AgentHome, passphrase: str, *, kdf: KdfParams | None = None
         engine.dispose()
 
 
+@dataclass(frozen=True)
+class UnlockedAgent:
+    """An open agent: its database engine and the sealer for personal values."""
+
+    engine: Engine
+    sealer: Sealer
+    api_token: str
+
+
+@contextmanager
+def unlocked(home: AgentHome, passphrase: str) -> Iterator[UnlockedAgent]:
+    """Open the agent for the duration of a ``with`` block."""
+    if not home.database.exists():
+        raise AgentNotInitialised(f"no agent in {home.path} yet: run vrm init")
+    engine = sqlite_engine(home.database)
+    try:
+        migrate(engine)
+        opened = unlock(engine, passphrase)
+        yield UnlockedAgent(engine=engine, sealer=opened.sealer, api_token=opened.api_token)
+    finally:
+        engine.dispose()
+
+
 def open_agent(home: AgentHome, passphrase: str) -> OpenAgent:
     """Unlock the agent in ``home`` (migrating its schema to the newest first).
 
@@ -34,11 +63,5 @@ def open_agent(home: AgentHome, passphrase: str) -> OpenAgent:
         AgentNotInitialised: there is no agent in ``home``.
         WrongPassphrase: the passphrase is not this agent's.
     """
-    if not home.database.exists():
-        raise AgentNotInitialised(f"no agent in {home.path} yet: run vrm init")
-    engine = sqlite_engine(home.database)
-    try:
-        migrate(engine)
-        return unlock(engine, passphrase)
-    finally:
-        engine.dispose()
+    with unlocked(home, passphrase) as agent:
+        return OpenAgent(sealer=agent.sealer, api_token=agent.api_token)

@@ -30,7 +30,7 @@ class PassphraseUnavailable(ValueError):
 def init(home: HomeOption = None) -> None:
     """Create the personal agent: its encrypted store and its API token."""
     where = AgentHome.resolve(home)
-    passphrase = _passphrase(confirm=True)
+    passphrase = ask_passphrase(confirm=True)
     opened = init_agent(where, passphrase)
     console.print(f"Created the agent in [bold]{where.path}[/]")
     console.print(f"API token: {opened.api_token}  (vrm token shows it again)")
@@ -38,11 +38,12 @@ def init(home: HomeOption = None) -> None:
 
 def token(home: HomeOption = None) -> None:
     """Show the API token (needs the passphrase)."""
-    opened = open_agent(AgentHome.resolve(home), _passphrase(confirm=False))
+    opened = open_agent(AgentHome.resolve(home), ask_passphrase(confirm=False))
     print(opened.api_token)
 
 
-def _passphrase(*, confirm: bool) -> str:
+def ask_passphrase(*, confirm: bool) -> str:
+    """The passphrase from $VRM_PASSPHRASE, else asked for on the terminal."""
     given = os.environ.get(PASSPHRASE_VARIABLE)
     if given is not None:
         if not given:

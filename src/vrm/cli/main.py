@@ -11,7 +11,8 @@ from rich.console import Console
 from rich.markup import escape
 
 from vrm.agent.errors import AgentError
-from vrm.cli import agent_cmd, demo_cmd, protocol_cmd, serve_cmd
+from vrm.agent.profile.fields import InvalidField
+from vrm.cli import agent_cmd, demo_cmd, profile_cmd, protocol_cmd, serve_cmd
 from vrm.protocol import ProtocolError
 from vrm.vault import VaultError
 
@@ -24,6 +25,7 @@ app = typer.Typer(
 )
 app.add_typer(protocol_cmd.app, name="protocol")
 app.add_typer(serve_cmd.app, name="serve")
+app.add_typer(profile_cmd.app, name="profile")
 app.command("demo")(demo_cmd.demo)
 app.command("init")(agent_cmd.init)
 app.command("token")(agent_cmd.token)
@@ -39,7 +41,7 @@ def run() -> None:
     except ProtocolError as exc:
         errors.print(f"[red]error:[/] {exc.code.value}: {escape(exc.detail)}")
         sys.exit(1)
-    except (AgentError, VaultError) as exc:
+    except (AgentError, VaultError, InvalidField) as exc:
         errors.print(f"[red]error:[/] {escape(str(exc))}")
         sys.exit(1)
     except OSError as exc:

@@ -8,10 +8,13 @@ cannot be swapped between fields or people.
 
 from __future__ import annotations
 
+import hmac
 import os
 
 from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from vrm.vault.errors import DamagedData
 
@@ -19,6 +22,7 @@ FORMAT_VERSION = 1
 KEY_BYTES = 32
 _NONCE_BYTES = 12
 _HEADER = bytes([FORMAT_VERSION])
+_FINGERPRINT_INFO = b"vrm/vault/fingerprint/v1"
 
 
 class Sealer:
@@ -28,6 +32,19 @@ class Sealer:
         if len(key) != KEY_BYTES:
             raise ValueError("a data key is 32 bytes")
         self._aead = AESGCM(key)
+        # A separate key for fingerprints, so they reveal nothing about the sealing key.
+        self._fingerprint_key = HKDF(
+            algorithm=hashes.SHA256(), length=32, salt=None, info=_FINGERPRINT_INFO
+        ).derive(key)
+
+    def fingerprint(self, text: str, purpose: str) -> bytes:
+        """A 16-byte keyed digest of ``text``: equal texts match, nobody else can compute it.
+
+        Lets a store look values up (a profile field's path, say) without keeping them
+        in clear.
+        """
+        digest = hmac.new(self._fingerprint_key, purpose.encode() + b"\0" + text.encode(), "sha256")
+        return digest.digest()[:16]
 
     def seal(self, plaintext: bytes, context: bytes) -> bytes:
         """Encrypt ``plaintext`` for the place ``context`` names."""

@@ -1,0 +1,1 @@
+"""The person's profile: typed fields under stable paths, every change kept."""

@@ -1,0 +1,61 @@
+"""``vrm profile`` as a person types it."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+
+def vrm(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "VRM_HOME": str(home), "VRM_PASSPHRASE": "correct horse"}
+    return subprocess.run(  # noqa: S603 - our own interpreter and arguments
+        [sys.executable, "-m", "vrm", *args],
+        env=env,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_set_show_and_history(tmp_path: Path) -> None:
+    """Fields set from the command line show up, with each change in the history."""
+    assert vrm(tmp_path, "init").returncode == 0
+    address = {"streetAddress": "1 Main St", "addressLocality": "Springfield"}
+    for args in [
+        ("profile", "set", "address.home", json.dumps(address)),
+        ("profile", "set", "address.home", json.dumps({**address, "streetAddress": "9 Elm Rd"})),
+        ("profile", "set", "email.primary", "ann@example.org"),
+    ]:
+        result = vrm(tmp_path, *args)
+        assert result.returncode == 0, result.stderr
+    shown = json.loads(vrm(tmp_path, "profile", "show", "--json").stdout)
+    assert shown == {
+        "address.home": {**address, "streetAddress": "9 Elm Rd"},
+        "email.primary": "ann@example.org",
+    }
+    history = json.loads(vrm(tmp_path, "profile", "history", "address.home", "--json").stdout)
+    assert [(v["version"], v["value"]["streetAddress"], v["changed_by"]) for v in history] == [
+        (1, "1 Main St", "cli"),
+        (2, "9 Elm Rd", "cli"),
+    ]
+
+
+def test_bad_field_or_value_is_one_line(tmp_path: Path) -> None:
+    """An unknown field, a bad value or a non-JSON address: one line each, nothing stored."""
+    assert vrm(tmp_path, "init").returncode == 0
+    for args, message in [
+        (("profile", "set", "shoe", "42"), "not a profile field"),
+        (("profile", "set", "email.primary", "nope"), "not a valid email"),
+        (("profile", "set", "address.home", "1 Main St"), "takes a JSON address"),
+    ]:
+        result = vrm(tmp_path, *args)
+        assert result.returncode == 1
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1
+        assert message in lines[0]
+    assert json.loads(vrm(tmp_path, "profile", "show", "--json").stdout) == {}
