@@ -59,3 +59,24 @@ def test_bad_field_or_value_is_one_line(tmp_path: Path) -> None:
         assert len(lines) == 1
         assert message in lines[0]
     assert json.loads(vrm(tmp_path, "profile", "show", "--json").stdout) == {}
+
+
+def test_export_to_a_private_file_and_import_it_back(tmp_path: Path) -> None:
+    """A vCard export written to a file (mode 0600) imports into another agent unchanged."""
+    first, second = tmp_path / "first", tmp_path / "second"
+    for home in (first, second):
+        assert vrm(home, "init").returncode == 0
+    assert vrm(first, "profile", "set", "email.primary", "ann@example.org").returncode == 0
+    assert vrm(first, "profile", "set", "name.given", "Ann").returncode == 0
+    card = tmp_path / "ann.vcf"
+    exported = vrm(first, "profile", "export", "--output", str(card))
+    assert exported.returncode == 0, exported.stderr
+    assert card.stat().st_mode & 0o077 == 0
+    imported = vrm(second, "profile", "import", str(card))
+    assert imported.returncode == 0, imported.stderr
+    assert json.loads(vrm(second, "profile", "show", "--json").stdout) == {
+        "email.primary": "ann@example.org",
+        "name.given": "Ann",
+    }
+    history = json.loads(vrm(second, "profile", "history", "name.given", "--json").stdout)
+    assert history[0]["changed_by"] == "vcard import"

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -18,14 +21,23 @@ from sqlalchemy import Connection
 from vrm.agent.home import AgentHome
 from vrm.agent.profile import service
 from vrm.agent.profile.fields import InvalidField, check_path
+from vrm.agent.profile.vcard import from_vcard, to_vcard
 from vrm.agent.setup import unlocked
 from vrm.cli.agent_cmd import HomeOption, ask_passphrase
 from vrm.vault import Sealer
 
 app = typer.Typer(help="The person's profile: one place for every detail.", no_args_is_help=True)
 console = Console(highlight=False, emoji=False, soft_wrap=True)
+errors = Console(stderr=True, highlight=False, emoji=False, soft_wrap=True)
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 CHANGED_BY = "cli"
+
+
+class ExportFormat(StrEnum):
+    """Formats the profile can be exported in."""
+
+    VCARD = "vcard"
+    JSON = "json"
 
 
 @app.command("show")
@@ -131,3 +143,44 @@ def _display(value: Any) -> str:
     if isinstance(value, dict):
         return ", ".join(str(part) for part in value.values())
     return str(value)
+
+
+@app.command("export")
+def export(
+    home: HomeOption = None,
+    output_format: Annotated[
+        ExportFormat, typer.Option("--format", help="vcard (RFC 6350) or json.")
+    ] = ExportFormat.VCARD,
+    output: Annotated[
+        Path | None, typer.Option(help="File to write (default: standard output).")
+    ] = None,
+) -> None:
+    """Write the profile out in clear, as a vCard 4 or JSON — the person's own choice."""
+    with _profile(home, write=False) as (connection, sealer):
+        values = service.profile(connection, sealer)
+    if output_format is ExportFormat.VCARD:
+        document = to_vcard(values)
+    else:
+        document = json.dumps(values, indent=2, ensure_ascii=False) + "\n"
+    if output is None:
+        sys.stdout.write(document)
+    else:
+        descriptor = os.open(output, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "w", encoding="utf-8") as written:
+            written.write(document)
+        errors.print(f"Wrote {len(values)} fields to {output} (not encrypted)")
+
+
+@app.command("import")
+def import_(
+    source: Annotated[Path, typer.Argument(help="A vCard file (.vcf), versions 3 and 4.")],
+    home: HomeOption = None,
+) -> None:
+    """Set profile fields from a vCard; what cannot be read is listed, not guessed."""
+    result = from_vcard(source.read_text(encoding="utf-8"))
+    with _profile(home, write=True) as (connection, sealer):
+        for path, value in result.fields.items():
+            service.set_field(connection, sealer, path=path, value=value, changed_by="vcard import")
+    console.print(Text(f"Imported {len(result.fields)} fields from {source}"))
+    for reason in result.skipped:
+        console.print(Text(f"skipped: {reason}", style="yellow"))
