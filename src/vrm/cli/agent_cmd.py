@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from vrm.agent import backup as agent_backup
 from vrm.agent.home import AgentHome
 from vrm.agent.setup import init_agent, open_agent
 
@@ -57,3 +58,28 @@ def ask_passphrase(*, confirm: bool) -> str:
     if not answer:
         raise PassphraseUnavailable("the passphrase must not be empty")
     return answer
+
+
+def backup(
+    target: Annotated[Path, typer.Argument(help="The backup file to write (must not exist).")],
+    home: HomeOption = None,
+) -> None:
+    """Back the whole agent up into one encrypted file (it opens with the same passphrase)."""
+    agent_backup.backup(AgentHome.resolve(home), ask_passphrase(confirm=False), target)
+    console.print(f"Backed up to {target} (encrypted; restore with vrm restore)")
+
+
+def restore(
+    source: Annotated[Path, typer.Argument(help="A file written by vrm backup.")],
+    home: HomeOption = None,
+    replace: Annotated[
+        bool, typer.Option(help="Replace the agent already in the home (it is kept aside).")
+    ] = False,
+) -> None:
+    """Restore the agent from a backup, after checking the passphrase opens it."""
+    kept = agent_backup.restore(
+        AgentHome.resolve(home), ask_passphrase(confirm=False), source, replace=replace
+    )
+    console.print(f"Restored from {source}")
+    if kept is not None:
+        console.print(f"The replaced agent is kept in {kept}")

@@ -29,6 +29,8 @@ app.add_typer(profile_cmd.app, name="profile")
 app.command("demo")(demo_cmd.demo)
 app.command("init")(agent_cmd.init)
 app.command("token")(agent_cmd.token)
+app.command("backup")(agent_cmd.backup)
+app.command("restore")(agent_cmd.restore)
 
 errors = Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
 

@@ -1,0 +1,88 @@
+"""Backing the whole agent up to one file, and restoring it.
+
+A backup is a consistent copy of the agent's database made with SQLite's online
+backup API (so the agent may keep running). It is encrypted because the database
+is: every personal value and secret in it is sealed, and the vault header inside
+holds no secret. Restoring checks the passphrase opens the backup before it
+replaces anything, and keeps the replaced database beside it.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import time
+from contextlib import closing
+from pathlib import Path
+
+from sqlalchemy import create_engine
+from sqlalchemy.exc import DatabaseError
+
+from vrm.agent.database import migrate, sqlite_engine
+from vrm.agent.errors import AgentError, AgentExists, AgentNotInitialised
+from vrm.agent.home import AgentHome
+from vrm.agent.keystore import unlock
+
+
+class NotABackup(AgentError):
+    """The file is not a vrm agent backup."""
+
+    code = "not_a_backup"
+
+
+def backup(home: AgentHome, passphrase: str, target: Path) -> None:
+    """Write a consistent copy of the agent to ``target`` (mode 0600)."""
+    if not home.database.exists():
+        raise AgentNotInitialised(f"no agent in {home.path} yet: run vrm init")
+    _check_opens(home.database, passphrase)
+    if target.exists():
+        raise AgentExists(f"{target} exists already; choose a new file")
+    descriptor = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    os.close(descriptor)
+    _copy(home.database, target)
+
+
+def restore(
+    home: AgentHome, passphrase: str, source: Path, *, replace: bool = False
+) -> Path | None:
+    """Make ``source`` the agent in ``home``; return where the replaced database was kept.
+
+    Raises:
+        NotABackup: ``source`` is not an agent backup.
+        WrongPassphrase: the passphrase does not open the backup.
+        AgentExists: ``home`` holds an agent and ``replace`` is False.
+    """
+    _check_opens(source, passphrase)
+    kept: Path | None = None
+    if home.database.exists():
+        if not replace:
+            raise AgentExists(f"{home.path} already holds an agent; --replace to replace it")
+        kept = home.path / f"agent.db.before-restore-{time.strftime('%Y%m%dT%H%M%S')}"
+        _copy(home.database, kept)
+    home.create()
+    _copy(source, home.database)
+    home.database.chmod(0o600)
+    engine = sqlite_engine(home.database)
+    try:
+        migrate(engine)
+    finally:
+        engine.dispose()
+    return kept
+
+
+def _check_opens(database: Path, passphrase: str) -> None:
+    """Unlock ``database`` read-only: proves it is an agent and the passphrase is its own."""
+    if not database.is_file():
+        raise NotABackup(f"{database} is not a file")
+    engine = create_engine(f"sqlite:///file:{database}?mode=ro&uri=true")
+    try:
+        unlock(engine, passphrase)
+    except (AgentNotInitialised, DatabaseError) as exc:
+        raise NotABackup(f"{database} is not a vrm agent backup") from exc
+    finally:
+        engine.dispose()
+
+
+def _copy(source: Path, target: Path) -> None:
+    with closing(sqlite3.connect(source)) as origin, closing(sqlite3.connect(target)) as copy:
+        origin.backup(copy)
