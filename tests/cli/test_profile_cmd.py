@@ -80,3 +80,19 @@ def test_export_to_a_private_file_and_import_it_back(tmp_path: Path) -> None:
     }
     history = json.loads(vrm(second, "profile", "history", "name.given", "--json").stdout)
     assert history[0]["changed_by"] == "vcard import"
+
+
+def test_audit_lists_and_verifies(tmp_path: Path) -> None:
+    """vrm audit lists what happened; vrm audit verify says the chain is whole (exit 0)."""
+    assert vrm(tmp_path, "init").returncode == 0
+    assert vrm(tmp_path, "profile", "set", "language", "en").returncode == 0
+    assert vrm(tmp_path, "profile", "export").returncode == 0
+    logged = json.loads(vrm(tmp_path, "audit", "--json").stdout)
+    assert [entry["kind"] for entry in logged] == [
+        "agent.created",
+        "profile.set",
+        "profile.export",
+    ]
+    verified = vrm(tmp_path, "audit", "verify")
+    assert verified.returncode == 0
+    assert "3 entries verified" in verified.stdout

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Engine
 
+from vrm.agent.audit import service as audit
 from vrm.agent.database import migrate, sqlite_engine
 from vrm.agent.errors import AgentExists, AgentNotInitialised
 from vrm.agent.home import AgentHome
@@ -28,7 +29,12 @@ def init_agent(home: AgentHome, passphrase: str, *, kdf: KdfParams | None = None
     try:
         migrate(engine)
         home.database.chmod(0o600)
-        return initialise(engine, passphrase, kdf=kdf)
+        opened = initialise(engine, passphrase, kdf=kdf)
+        with engine.begin() as connection:
+            audit.append(
+                connection, opened.sealer, kind="agent.created", details={"home": str(home.path)}
+            )
+        return opened
     finally:
         engine.dispose()
 

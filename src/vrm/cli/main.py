@@ -12,7 +12,7 @@ from rich.markup import escape
 
 from vrm.agent.errors import AgentError
 from vrm.agent.profile.fields import InvalidField
-from vrm.cli import agent_cmd, demo_cmd, profile_cmd, protocol_cmd, serve_cmd
+from vrm.cli import agent_cmd, audit_cmd, demo_cmd, profile_cmd, protocol_cmd, serve_cmd
 from vrm.protocol import ProtocolError
 from vrm.vault import VaultError
 
@@ -26,6 +26,7 @@ app = typer.Typer(
 app.add_typer(protocol_cmd.app, name="protocol")
 app.add_typer(serve_cmd.app, name="serve")
 app.add_typer(profile_cmd.app, name="profile")
+app.add_typer(audit_cmd.app, name="audit")
 app.command("demo")(demo_cmd.demo)
 app.command("init")(agent_cmd.init)
 app.command("token")(agent_cmd.token)

@@ -18,6 +18,7 @@ from rich.table import Table
 from rich.text import Text
 from sqlalchemy import Connection
 
+from vrm.agent.audit import service as audit
 from vrm.agent.home import AgentHome
 from vrm.agent.profile import service
 from vrm.agent.profile.fields import InvalidField, check_path
@@ -156,8 +157,18 @@ def export(
     ] = None,
 ) -> None:
     """Write the profile out in clear, as a vCard 4 or JSON — the person's own choice."""
-    with _profile(home, write=False) as (connection, sealer):
+    with _profile(home, write=True) as (connection, sealer):
         values = service.profile(connection, sealer)
+        audit.append(
+            connection,
+            sealer,
+            kind="profile.export",
+            details={
+                "format": output_format.value,
+                "fields": len(values),
+                "to": str(output) if output else "standard output",
+            },
+        )
     if output_format is ExportFormat.VCARD:
         document = to_vcard(values)
     else:

@@ -43,8 +43,11 @@ class Sealer:
         Lets a store look values up (a profile field's path, say) without keeping them
         in clear.
         """
-        digest = hmac.new(self._fingerprint_key, purpose.encode() + b"\0" + text.encode(), "sha256")
-        return digest.digest()[:16]
+        return self.mac(text.encode(), purpose)[:16]
+
+    def mac(self, data: bytes, purpose: str) -> bytes:
+        """A 32-byte HMAC-SHA256 of ``data`` for ``purpose``, keyed from the data key."""
+        return hmac.new(self._fingerprint_key, purpose.encode() + b"\0" + data, "sha256").digest()
 
     def seal(self, plaintext: bytes, context: bytes) -> bytes:
         """Encrypt ``plaintext`` for the place ``context`` names."""

@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import Connection, text
 
+from vrm.agent.audit import service as audit
 from vrm.agent.profile.fields import InvalidField, check_path, check_value
 from vrm.vault import Sealer
 
@@ -42,7 +43,9 @@ def set_field(
     now: float | None = None,
 ) -> FieldVersion:
     """Give ``path`` a new value; return the version written (unchanged values too)."""
-    return _write(connection, sealer, path, check_value(path, value), changed_by, now)
+    written = _write(connection, sealer, path, check_value(path, value), changed_by, now)
+    _audit(connection, sealer, "profile.set", written)
+    return written
 
 
 def clear_field(
@@ -51,7 +54,9 @@ def clear_field(
     """Remove ``path``'s value, keeping its history."""
     if current_value(connection, sealer, path=check_path(path)) is None:
         raise InvalidField(f"{path} has no value to clear")
-    return _write(connection, sealer, path, None, changed_by, now)
+    written = _write(connection, sealer, path, None, changed_by, now)
+    _audit(connection, sealer, "profile.clear", written)
+    return written
 
 
 def current_value(connection: Connection, sealer: Sealer, *, path: str) -> Any:
@@ -139,6 +144,11 @@ def _write(
         },
     )
     return FieldVersion(path, version, value, changed_at, changed_by)
+
+
+def _audit(connection: Connection, sealer: Sealer, kind: str, written: FieldVersion) -> None:
+    details = {"field": written.path, "version": written.version, "by": written.changed_by}
+    audit.append(connection, sealer, kind=kind, details=details, now=written.changed_at)
 
 
 def _open_value(sealer: Sealer, path_key: bytes, version: int, sealed: bytes) -> Any:

@@ -1,0 +1,153 @@
+"""Appending to the audit log and proving it whole.
+
+Each entry carries a MAC over its content and the previous entry's MAC, keyed
+from the vault's data key: editing, reordering or removing an entry breaks every
+MAC after it, and nobody without the passphrase can compute new ones. The newest
+entry's number and MAC are also kept, under their own MAC, in ``settings``, so
+cutting entries off the end is detected too. (Rolling the whole database back to
+an older copy is not detectable from inside it; a backup's own age is the guard.)
+Details are sealed: the log says to whom what was disclosed, so it is personal.
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, text
+
+from vrm.vault import DamagedData, Sealer
+
+HEAD_SETTING = "audit_head"
+_PURPOSE = "audit-chain"
+_HEAD_PURPOSE = "audit-head"
+_GENESIS = bytes(32)
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    """One thing that happened: what kind, when, and its details."""
+
+    seq: int
+    at: float
+    kind: str
+    details: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class AuditVerdict:
+    """The result of checking the chain."""
+
+    intact: bool
+    entries: int
+    problem: str | None = None
+    first_bad_seq: int | None = None
+
+
+def append(
+    connection: Connection,
+    sealer: Sealer,
+    *,
+    kind: str,
+    details: dict[str, Any],
+    now: float | None = None,
+) -> AuditEntry:
+    """Add an entry in the caller's transaction (so it commits with what it records)."""
+    head = _read_head(connection)
+    seq, previous = (head[0] + 1, head[1]) if head else (1, _GENESIS)
+    if seq < 1:
+        raise DamagedData("the audit log's record of its newest entry is damaged")
+    at = time.time() if now is None else now
+    sealed = sealer.seal_text(json.dumps(details, sort_keys=True), f"audit/{seq}")
+    mac = sealer.mac(_chained(previous, seq, at, kind, sealed), _PURPOSE)
+    connection.execute(
+        text(
+            "INSERT INTO audit_entries (seq, at, kind, sealed_details, mac) "
+            "VALUES (:seq, :at, :kind, :sealed, :mac)"
+        ),
+        {"seq": seq, "at": at, "kind": kind, "sealed": sealed, "mac": mac},
+    )
+    _write_head(connection, sealer, seq, mac)
+    return AuditEntry(seq=seq, at=at, kind=kind, details=details)
+
+
+def entries(connection: Connection, sealer: Sealer) -> list[AuditEntry]:
+    """Every entry, oldest first (details opened)."""
+    rows = connection.execute(
+        text("SELECT seq, at, kind, sealed_details FROM audit_entries ORDER BY seq")
+    ).all()
+    return [
+        AuditEntry(
+            seq=seq,
+            at=at,
+            kind=kind,
+            details=json.loads(sealer.open_text(sealed, f"audit/{seq}")),
+        )
+        for seq, at, kind, sealed in rows
+    ]
+
+
+def verify(connection: Connection, sealer: Sealer) -> AuditVerdict:
+    """Check every MAC in order and the recorded head; say where the chain breaks."""
+    rows = connection.execute(
+        text("SELECT seq, at, kind, sealed_details, mac FROM audit_entries ORDER BY seq")
+    ).all()
+    previous, expected_seq = _GENESIS, 1
+    for seq, at, kind, sealed, mac in rows:
+        if seq != expected_seq:
+            return AuditVerdict(False, len(rows), f"entry {expected_seq} is missing", expected_seq)
+        if sealer.mac(_chained(previous, seq, at, kind, sealed), _PURPOSE) != mac:
+            return AuditVerdict(False, len(rows), f"entry {seq} was altered", seq)
+        try:
+            sealer.open_text(sealed, f"audit/{seq}")
+        except DamagedData:
+            return AuditVerdict(False, len(rows), f"entry {seq} does not open", seq)
+        previous, expected_seq = mac, seq + 1
+    head = _read_head(connection)
+    last = rows[-1][0] if rows else 0
+    if head is None:
+        # Every agent's log starts with its creation, so an absent head is never normal.
+        return AuditVerdict(False, len(rows), "the record of the newest entry is missing", last)
+    head_seq, head_mac, head_check = head
+    if sealer.mac(_head_bytes(head_seq, head_mac), _HEAD_PURPOSE) != head_check:
+        return AuditVerdict(False, len(rows), "the record of the newest entry was altered", last)
+    if head_seq != last or head_mac != previous:
+        problem = f"entries after {last} were removed (the log had {head_seq})"
+        return AuditVerdict(False, len(rows), problem, last + 1)
+    return AuditVerdict(True, len(rows))
+
+
+def _chained(previous: bytes, seq: int, at: float, kind: str, sealed: bytes) -> bytes:
+    return previous + struct.pack(">qd", seq, at) + kind.encode() + b"\0" + sealed
+
+
+def _read_head(connection: Connection) -> tuple[int, bytes, bytes] | None:
+    """The recorded newest entry: (seq, its MAC, the MAC over both), or None."""
+    stored = connection.execute(
+        text("SELECT value FROM settings WHERE name = :name"), {"name": HEAD_SETTING}
+    ).scalar()
+    if stored is None:
+        return None
+    try:
+        seq_text, mac_hex, head_mac_hex = str(stored).split(":")
+        return int(seq_text), bytes.fromhex(mac_hex), bytes.fromhex(head_mac_hex)
+    except ValueError:
+        return -1, b"", b""
+
+
+def _write_head(connection: Connection, sealer: Sealer, seq: int, mac: bytes) -> None:
+    head_mac = sealer.mac(_head_bytes(seq, mac), _HEAD_PURPOSE)
+    connection.execute(
+        text(
+            "INSERT INTO settings (name, value) VALUES (:name, :value) "
+            "ON CONFLICT (name) DO UPDATE SET value = excluded.value"
+        ),
+        {"name": HEAD_SETTING, "value": f"{seq}:{mac.hex()}:{head_mac.hex()}"},
+    )
+
+
+def _head_bytes(seq: int, mac: bytes) -> bytes:
+    return struct.pack(">q", seq) + mac
