@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import stat
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from tests.commandline import run_vrm
 from vrm.agent.database import head_revision, schema_revision, sqlite_engine
 from vrm.agent.errors import AgentExists, AgentNotInitialised
 from vrm.agent.home import AgentHome
@@ -91,19 +90,7 @@ def test_home_comes_from_vrm_home(monkeypatch: pytest.MonkeyPatch, tmp_path: Pat
 
 
 def vrm(home: Path, *args: str, passphrase: str | None) -> subprocess.CompletedProcess[str]:
-    env = {key: value for key, value in os.environ.items() if key != "VRM_PASSPHRASE"}
-    env["VRM_HOME"] = str(home)
-    if passphrase is not None:
-        env["VRM_PASSPHRASE"] = passphrase
-    return subprocess.run(  # noqa: S603 - our own interpreter and arguments
-        [sys.executable, "-m", "vrm", *args],
-        env=env,
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    return run_vrm(*args, home=home, passphrase=passphrase)
 
 
 def test_cli_init_then_token(tmp_path: Path) -> None:

@@ -3,23 +3,14 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
+
+from tests.commandline import run_vrm
 
 
 def vrm(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "VRM_HOME": str(home), "VRM_PASSPHRASE": "correct horse"}
-    return subprocess.run(  # noqa: S603 - our own interpreter and arguments
-        [sys.executable, "-m", "vrm", *args],
-        env=env,
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    return run_vrm(*args, home=home, passphrase="correct horse")
 
 
 def test_set_show_and_history(tmp_path: Path) -> None:

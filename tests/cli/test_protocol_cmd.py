@@ -4,21 +4,14 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
+from tests.commandline import run_vrm
 from vrm.protocol import PING, Identity, Ping, compose, encrypt_for, sign_compact
 
 
 def vrm(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(  # noqa: S603 - our own interpreter and arguments
-        [sys.executable, "-m", "vrm", *args],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    return run_vrm(*args, stdin=stdin)
 
 
 def test_schemas_written_for_envelope_discovery_and_every_type(tmp_path: Path) -> None:

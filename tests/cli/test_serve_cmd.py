@@ -4,18 +4,13 @@ from __future__ import annotations
 
 import socket
 import subprocess
-import sys
 from pathlib import Path
+
+from tests.commandline import run_vrm
 
 
 def serve(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(  # noqa: S603 - our own interpreter and arguments
-        [sys.executable, "-m", "vrm", "serve", "peer", *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    return run_vrm("serve", "peer", *args)
 
 
 def test_port_in_use_is_one_line(tmp_path: Path) -> None:
