@@ -11,6 +11,7 @@ from fastapi.responses import StreamingResponse
 
 from vrm.transport import AiohttpTransport, AsgiTransport, TransportError
 from vrm.transport.address_policy import AddressPolicy
+from vrm.transport.client import parse_retry_after
 from vrm.transport.serving import LocalServer
 
 pytestmark = pytest.mark.anyio
@@ -78,3 +79,21 @@ async def test_in_process_transport_has_the_same_limits() -> None:
             await transport.request("GET", "/huge")
     finally:
         await transport.aclose()
+
+
+@pytest.mark.parametrize(
+    ("value", "seconds"),
+    [
+        ("120", 120.0),
+        (" 0 ", 0.0),
+        ("Wed, 21 Oct 2015 07:28:00 GMT", 60.0),
+        ("Wed, 21 Oct 2015 07:26:00 GMT", 0.0),
+        ("soon", None),
+        ("", None),
+        (None, None),
+    ],
+)
+def test_retry_after_is_read_in_both_forms(value: str | None, seconds: float | None) -> None:
+    """Retry-After is understood as delay-seconds or as an HTTP-date; nonsense is ignored."""
+    now = 1445412420.0  # Wed, 21 Oct 2015 07:27:00 GMT
+    assert parse_retry_after(value, now=now) == seconds

@@ -214,3 +214,36 @@ async def test_unusable_content_length_is_a_client_error(
     }
     await endpoint(scope, receive, send)
     assert sent[0]["status"] == 400
+
+
+async def test_in_progress_answer_carries_retry_after(tmp_path: Path, alice: Identity) -> None:
+    """The sender learns from an in_progress refusal how long to wait (Retry-After)."""
+    from vrm.transport import DeliveryError, Sender
+
+    bob = Identity.generate()
+    started, release = asyncio.Event(), asyncio.Event()
+
+    async def slow(message: Message) -> None:
+        started.set()
+        await release.wait()
+
+    verifier = Verifier(receiver=bob.did, types=v1_types(), seen_ids=None)
+    client = AsgiTransport(
+        create_party_app(inbox=Inbox(identity=bob, verifier=verifier, handler=slow), name="Bob")
+    )
+    sender = Sender(client)
+    _, message = compose(alice, type=PING, to=bob.did, body=Ping())
+    try:
+        first = asyncio.create_task(sender.deliver("/inbox", message))
+        await started.wait()
+        with pytest.raises(DeliveryError) as busy:
+            await sender.deliver("/inbox", message)
+        release.set()
+        assert await first is True
+    finally:
+        await client.aclose()
+    assert (busy.value.code, busy.value.retryable, busy.value.retry_after) == (
+        "in_progress",
+        True,
+        1.0,
+    )

@@ -10,7 +10,9 @@ answer into :class:`TransportError`.
 
 from __future__ import annotations
 
+import email.utils
 import json
+import time
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -43,10 +45,27 @@ class HttpReply:
     status: int
     content_type: str
     body: bytes
+    retry_after: float | None = None
+    """Seconds the server asked to wait before trying again (``Retry-After``), if any."""
 
     def json(self) -> Any:
         """The body parsed as JSON."""
         return json.loads(self.body)
+
+
+def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
+    """Seconds to wait from a ``Retry-After`` value: delay-seconds or an HTTP-date (RFC 9110)."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    current = time.time() if now is None else now
+    return max(0.0, when.timestamp() - current)
 
 
 class Transport(Protocol):
@@ -130,7 +149,12 @@ class AiohttpTransport:
                             f"response from {url} is over {self.max_response_bytes} bytes",
                             retryable=False,
                         )
-                return HttpReply(response.status, response.content_type, bytes(body))
+                return HttpReply(
+                    response.status,
+                    response.content_type,
+                    bytes(body),
+                    parse_retry_after(response.headers.get("retry-after")),
+                )
         except aiohttp.InvalidURL as exc:
             raise TransportError(f"{method} {url}: not a valid URL", retryable=False) from exc
         except aiohttp.ClientConnectorError as exc:
@@ -189,6 +213,7 @@ class AsgiTransport:
             response.status_code,
             response.headers.get("content-type", "").split(";")[0],
             response.content,
+            parse_retry_after(response.headers.get("retry-after")),
         )
 
     async def aclose(self) -> None:

@@ -23,15 +23,23 @@ class DeliveryError(Exception):
         retryable: True when trying again later may succeed (network, 5xx, 408, 429).
         code: the receiver's refusal code, when it gave one.
         status: the HTTP status, when there was a reply.
+        retry_after: seconds the receiver asked to wait (``Retry-After``), when it did.
     """
 
     def __init__(
-        self, message: str, *, retryable: bool, code: str | None = None, status: int | None = None
+        self,
+        message: str,
+        *,
+        retryable: bool,
+        code: str | None = None,
+        status: int | None = None,
+        retry_after: float | None = None,
     ) -> None:
         super().__init__(message)
         self.retryable = retryable
         self.code = code
         self.status = status
+        self.retry_after = retry_after
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,4 +134,5 @@ def _refusal(inbox_url: str, reply: HttpReply) -> DeliveryError:
         retryable=retryable,
         code=code,
         status=reply.status,
+        retry_after=reply.retry_after,
     )
