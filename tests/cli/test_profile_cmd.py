@@ -87,3 +87,13 @@ def test_audit_lists_and_verifies(tmp_path: Path) -> None:
     verified = vrm(tmp_path, "audit", "verify")
     assert verified.returncode == 0
     assert "3 entries verified" in verified.stdout
+
+
+def test_failed_export_is_not_logged_as_a_disclosure(tmp_path: Path) -> None:
+    """An export that could not be written leaves no 'profile.export' entry in the audit log."""
+    assert vrm(tmp_path, "init").returncode == 0
+    failed = vrm(tmp_path, "profile", "export", "--output", str(tmp_path / "missing" / "x.vcf"))
+    assert failed.returncode == 1
+    assert "No such file or directory" in failed.stderr
+    kinds = [entry["kind"] for entry in json.loads(vrm(tmp_path, "audit", "--json").stdout)]
+    assert kinds == ["agent.created"]

@@ -159,6 +159,12 @@ def export(
     """Write the profile out in clear, as a vCard 4 or JSON — the person's own choice."""
     with _profile(home, write=True) as (connection, sealer):
         values = service.profile(connection, sealer)
+        if output_format is ExportFormat.VCARD:
+            document = to_vcard(values)
+        else:
+            document = json.dumps(values, indent=2, ensure_ascii=False) + "\n"
+        # Written before the audit entry commits: a failed write is not logged as a disclosure.
+        _write_out(document, output)
         audit.append(
             connection,
             sealer,
@@ -169,17 +175,17 @@ def export(
                 "to": str(output) if output else "standard output",
             },
         )
-    if output_format is ExportFormat.VCARD:
-        document = to_vcard(values)
-    else:
-        document = json.dumps(values, indent=2, ensure_ascii=False) + "\n"
+    if output is not None:
+        errors.print(f"Wrote {len(values)} fields to {output} (not encrypted)")
+
+
+def _write_out(document: str, output: Path | None) -> None:
     if output is None:
         sys.stdout.write(document)
-    else:
-        descriptor = os.open(output, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(descriptor, "w", encoding="utf-8") as written:
-            written.write(document)
-        errors.print(f"Wrote {len(values)} fields to {output} (not encrypted)")
+        return
+    descriptor = os.open(output, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as written:
+        written.write(document)
 
 
 @app.command("import")
@@ -188,7 +194,11 @@ def import_(
     home: HomeOption = None,
 ) -> None:
     """Set profile fields from a vCard; what cannot be read is listed, not guessed."""
-    result = from_vcard(source.read_text(encoding="utf-8"))
+    try:
+        card = source.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise InvalidField(f"{source} is not a text vCard (UTF-8)") from exc
+    result = from_vcard(card)
     with _profile(home, write=True) as (connection, sealer):
         for path, value in result.fields.items():
             service.set_field(connection, sealer, path=path, value=value, changed_by="vcard import")

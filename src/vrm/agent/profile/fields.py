@@ -100,6 +100,11 @@ def _address(path: str, value: Any) -> dict[str, str]:
     except ValidationError as exc:
         error = exc.errors(include_url=False)[0]
         where = ".".join(str(part) for part in error["loc"])
+        if not where:
+            raise InvalidField(
+                f'{path} takes a JSON object such as {{"streetAddress": "1 Main St", '
+                '"postalCode": "12345", "addressCountry": "US"}'
+            ) from exc
         raise InvalidField(f"{path}: {where}: {error['msg']}") from exc
     if address.is_empty():
         raise InvalidField(f"{path}: an address needs at least one part")
