@@ -8,9 +8,10 @@ Measures, on 1 KB messages and one core:
   vrm verify (memory)       the same with the in-memory seen-ids store
   joserfc EdDSA verify      a general JOSE library's verify path, for comparison
 
-Each figure is the best of several rounds (as timeit advises: slower rounds measure
-the machine's other load, not the code), the rounds interleaved so that load hits
-every contender alike. Run: .venv/bin/python benchmarks/bench_protocol.py
+Each figure is the best of many short rounds (as timeit advises: slower rounds
+measure the machine's other load, not the code), the rounds interleaved so that
+load hits every contender alike; many short rounds give each contender more
+chances of a quiet moment than a few long ones. Run: .venv/bin/python benchmarks/bench_protocol.py
 """
 
 from __future__ import annotations
@@ -49,8 +50,8 @@ def rate(count: int, work: Callable[[], None]) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--messages", type=int, default=5000)
-    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--messages", type=int, default=2000)
+    parser.add_argument("--rounds", type=int, default=15)
     args = parser.parse_args()
     n = args.messages
 
