@@ -1,0 +1,82 @@
+"""Creating and finding the person's identities; their keys are kept sealed.
+
+Each relationship and each intent gets an identity of its own, so no two vendors
+(and no exchange) can link the person across them. The DID is kept in clear — it
+is a random public key, and the inbox must find the identity a message is
+addressed to without opening every seed — and the seed is sealed, bound to its DID.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from enum import StrEnum
+
+from sqlalchemy import Connection, text
+
+from vrm.protocol import Identity
+from vrm.vault import Sealer
+
+
+class Purpose(StrEnum):
+    """What an identity is used for (one use each, never shared)."""
+
+    RELATIONSHIP = "relationship"
+    INTENT = "intent"
+
+
+@dataclass(frozen=True)
+class IdentityRecord:
+    """An identity's public facts."""
+
+    did: str
+    purpose: Purpose
+    created_at: float
+
+
+def create_identity(
+    connection: Connection, sealer: Sealer, *, purpose: Purpose, now: float | None = None
+) -> Identity:
+    """Make a new identity for one use and keep its seed sealed."""
+    identity = Identity.generate()
+    connection.execute(
+        text(
+            "INSERT INTO identities (did, purpose, sealed_seed, created_at) "
+            "VALUES (:did, :purpose, :sealed_seed, :created_at)"
+        ),
+        {
+            "did": identity.did,
+            "purpose": purpose.value,
+            "sealed_seed": sealer.seal(identity.seed, _place(identity.did)),
+            "created_at": time.time() if now is None else now,
+        },
+    )
+    return identity
+
+
+def load_identity(connection: Connection, sealer: Sealer, *, did: str) -> Identity | None:
+    """The identity with this DID, or None when it is not one of the person's."""
+    sealed = connection.execute(
+        text("SELECT sealed_seed FROM identities WHERE did = :did"), {"did": did}
+    ).scalar()
+    if sealed is None:
+        return None
+    return Identity.from_seed(sealer.open(sealed, _place(did)))
+
+
+def list_identities(
+    connection: Connection, *, purpose: Purpose | None = None
+) -> list[IdentityRecord]:
+    """The person's identities, oldest first (optionally of one purpose)."""
+    rows = connection.execute(
+        text(
+            "SELECT did, purpose, created_at FROM identities "
+            "WHERE :purpose IS NULL OR purpose = :purpose ORDER BY created_at, did"
+        ),
+        {"purpose": purpose.value if purpose else None},
+    ).all()
+    return [IdentityRecord(did, Purpose(kind), created_at) for did, kind, created_at in rows]
+
+
+def _place(did: str) -> bytes:
+    return f"identities/{did}".encode()
