@@ -2,32 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 from sqlalchemy import text
 
 from vrm.agent.audit import service as audit
-from vrm.agent.home import AgentHome
 from vrm.agent.profile import service as profile
-from vrm.agent.setup import UnlockedAgent, init_agent, unlocked
-from vrm.vault import FAST_INSECURE_KDF
+from vrm.agent.setup import UnlockedAgent
 
 
 @pytest.fixture
-def agent(tmp_path: Path) -> Iterator[UnlockedAgent]:
+def agent(agent: UnlockedAgent) -> UnlockedAgent:
     """An agent whose log holds its creation and three profile changes."""
-    home = AgentHome(tmp_path)
-    init_agent(home, "correct horse", kdf=FAST_INSECURE_KDF)
-    with unlocked(home, "correct horse") as opened:
-        with opened.engine.begin() as connection:
-            for value in ("en", "fr"):
-                profile.set_field(
-                    connection, opened.sealer, path="language", value=value, changed_by="cli"
-                )
-            profile.clear_field(connection, opened.sealer, path="language", changed_by="api")
-        yield opened
+    with agent.engine.begin() as connection:
+        for value in ("en", "fr"):
+            profile.set_field(
+                connection, agent.sealer, path="language", value=value, changed_by="cli"
+            )
+        profile.clear_field(connection, agent.sealer, path="language", changed_by="api")
+    return agent
 
 
 def tamper(agent: UnlockedAgent, statement: str) -> audit.AuditVerdict:

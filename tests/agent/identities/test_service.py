@@ -2,31 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy import text
 
-from vrm.agent.home import AgentHome
 from vrm.agent.identities.service import (
     Purpose,
     create_identity,
     list_identities,
     load_identity,
 )
-from vrm.agent.setup import UnlockedAgent, init_agent, unlocked
+from vrm.agent.setup import UnlockedAgent
 from vrm.protocol import PING, Ping, Verifier, compose, v1_types
-from vrm.vault import FAST_INSECURE_KDF, DamagedData
-
-
-@pytest.fixture
-def agent(tmp_path: Path) -> Iterator[UnlockedAgent]:
-    """A freshly initialised agent, unlocked."""
-    home = AgentHome(tmp_path)
-    init_agent(home, "correct horse", kdf=FAST_INSECURE_KDF)
-    with unlocked(home, "correct horse") as opened:
-        yield opened
+from vrm.vault import DamagedData
 
 
 def test_each_use_gets_its_own_identity(agent: UnlockedAgent) -> None:

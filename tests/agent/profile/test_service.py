@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,15 +18,6 @@ HOME_ADDRESS = {
     "postalCode": "WX1 2AB",
     "addressCountry": "GB",
 }
-
-
-@pytest.fixture
-def agent(tmp_path: Path) -> Iterator[UnlockedAgent]:
-    """A freshly initialised agent, unlocked."""
-    home = AgentHome(tmp_path)
-    init_agent(home, "correct horse", kdf=FAST_INSECURE_KDF)
-    with unlocked(home, "correct horse") as opened:
-        yield opened
 
 
 def test_set_then_read_back(agent: UnlockedAgent) -> None:
