@@ -4,7 +4,10 @@
 
     AgentError               (.code)
     ├── AgentNotInitialised  no agent in this home yet (run ``vrm init``)
-    └── AgentExists          ``vrm init`` on a home that already holds an agent
+    ├── AgentExists          ``vrm init`` on a home that already holds an agent
+    ├── NotFound             no such vendor, grant or delivery
+    ├── Conflict             the action does not fit the current state
+    └── VendorUnreachable    the vendor's discovery document could not be fetched
 """
 
 from __future__ import annotations
@@ -26,3 +29,21 @@ class AgentExists(AgentError):
     """The home already holds an agent."""
 
     code = "already_initialised"
+
+
+class NotFound(AgentError):
+    """No vendor, grant or delivery matches what was asked for."""
+
+    code = "not_found"
+
+
+class Conflict(AgentError):
+    """The action does not fit the current state (e.g. granting to an ended relationship)."""
+
+    code = "conflict"
+
+
+class VendorUnreachable(AgentError):
+    """The vendor's discovery document could not be fetched or is not usable."""
+
+    code = "vendor_unreachable"

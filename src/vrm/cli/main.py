@@ -12,7 +12,18 @@ from rich.markup import escape
 
 from vrm.agent.errors import AgentError
 from vrm.agent.profile.fields import InvalidField
-from vrm.cli import agent_cmd, audit_cmd, demo_cmd, profile_cmd, protocol_cmd, serve_cmd
+from vrm.cli import (
+    agent_cmd,
+    audit_cmd,
+    config_cmd,
+    deliveries_cmd,
+    demo_cmd,
+    grants_cmd,
+    profile_cmd,
+    protocol_cmd,
+    serve_cmd,
+    vendors_cmd,
+)
 from vrm.protocol import ProtocolError
 from vrm.vault import VaultError
 
@@ -27,6 +38,11 @@ app.add_typer(protocol_cmd.app, name="protocol")
 app.add_typer(serve_cmd.app, name="serve")
 app.add_typer(profile_cmd.app, name="profile")
 app.add_typer(audit_cmd.app, name="audit")
+app.add_typer(vendors_cmd.app, name="vendors")
+app.add_typer(grants_cmd.app, name="grants")
+app.add_typer(config_cmd.app, name="config")
+app.command("deliveries")(deliveries_cmd.deliveries)
+app.command("up")(serve_cmd.agent)
 app.command("demo")(demo_cmd.demo)
 app.command("init")(agent_cmd.init)
 app.command("token")(agent_cmd.token)

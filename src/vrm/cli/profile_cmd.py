@@ -25,6 +25,7 @@ from vrm.agent.profile.fields import InvalidField, check_path
 from vrm.agent.profile.vcard import from_vcard, to_vcard
 from vrm.agent.setup import unlocked
 from vrm.cli.agent_cmd import HomeOption, ask_passphrase
+from vrm.cli.opened_agent import opened_agent
 from vrm.vault import Sealer
 
 app = typer.Typer(help="The person's profile: one place for every detail.", no_args_is_help=True)
@@ -68,11 +69,9 @@ def set_(
 ) -> None:
     """Give a field a new value (the old one stays in its history)."""
     parsed = _parse(field, value)
-    with _profile(home, write=True) as (connection, sealer):
-        written = service.set_field(
-            connection, sealer, path=field, value=parsed, changed_by=CHANGED_BY
-        )
-    console.print(Text(f"{field} is now version {written.version}"))
+    with opened_agent(home) as agent:
+        written = agent.set_field(field, parsed, changed_by=CHANGED_BY)
+        console.print(Text(f"{field} is now version {written.version}"))
 
 
 @app.command("unset")
@@ -81,9 +80,9 @@ def unset(
     home: HomeOption = None,
 ) -> None:
     """Clear a field (its history stays)."""
-    with _profile(home, write=True) as (connection, sealer):
-        service.clear_field(connection, sealer, path=field, changed_by=CHANGED_BY)
-    console.print(Text(f"{field} cleared"))
+    with opened_agent(home) as agent:
+        agent.clear_field(field, changed_by=CHANGED_BY)
+        console.print(Text(f"{field} cleared"))
 
 
 @app.command("history")
@@ -199,9 +198,9 @@ def import_(
     except UnicodeDecodeError as exc:
         raise InvalidField(f"{source} is not a text vCard (UTF-8)") from exc
     result = from_vcard(card)
-    with _profile(home, write=True) as (connection, sealer):
-        for path, value in result.fields.items():
-            service.set_field(connection, sealer, path=path, value=value, changed_by="vcard import")
-    console.print(Text(f"Imported {len(result.fields)} fields from {source}"))
-    for reason in result.skipped:
-        console.print(Text(f"skipped: {reason}", style="yellow"))
+    with opened_agent(home) as agent:
+        if result.fields:
+            agent.set_fields(result.fields, changed_by="vcard import")
+        console.print(Text(f"Imported {len(result.fields)} fields from {source}"))
+        for reason in result.skipped:
+            console.print(Text(f"skipped: {reason}", style="yellow"))

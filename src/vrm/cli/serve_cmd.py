@@ -7,6 +7,12 @@ from typing import Annotated
 
 import typer
 
+from vrm.agent.api.app import create_agent_app
+from vrm.agent.config import DEFAULT_PORT
+from vrm.agent.home import AgentHome
+from vrm.agent.personal_agent import PersonalAgent
+from vrm.agent.setup import init_agent, unlocked
+from vrm.cli.agent_cmd import HomeOption, ask_passphrase
 from vrm.demo.peer import create_peer
 from vrm.transport.address_policy import AddressPolicy
 from vrm.transport.serving import LocalServer, run_service
@@ -50,5 +56,38 @@ def peer(
         async with LocalServer(built.app, host=host, port=port) as server:
             print(f"listening on {server.url}", flush=True)
             await server.stopped  # until a signal stops it
+
+    run_service(serve())
+
+
+@app.command("agent")
+def agent(
+    home: HomeOption = None,
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[
+        int, typer.Option(min=0, max=65535, help="Port to listen on; 0 picks a free one.")
+    ] = DEFAULT_PORT,
+) -> None:
+    """Run the person's agent: JSON API (/docs), protocol inbox and delivery worker.
+
+    Creates the agent first if there is none yet. Prints 'listening on URL' when ready.
+    """
+    where = AgentHome.resolve(home)
+    if not where.database.exists():
+        init_agent(where, ask_passphrase(confirm=True))
+        print(f"created a new agent in {where.path}", flush=True)
+    passphrase = ask_passphrase(confirm=False)
+
+    async def serve() -> None:
+        with unlocked(where, passphrase) as opened:
+            personal = PersonalAgent(opened.engine, opened.sealer)
+            built = create_agent_app(
+                personal, api_token=opened.api_token, seen_ids_path=where.path / "seen-ids.db"
+            )
+            async with LocalServer(built, host=host, port=port) as server:
+                personal.listening_at(server.url)
+                print(f"listening on {server.url}", flush=True)
+                print(f"API: {server.url}/docs (token: vrm token)", flush=True)
+                await server.stopped
 
     run_service(serve())

@@ -48,8 +48,9 @@ class Verifier:
     """Checks incoming messages for one receiver.
 
     Args:
-        receiver: the DID messages must be addressed to; None skips that check
-            (for inspecting a message nobody in particular received).
+        receiver: the DID messages must be addressed to, or a test of whether a DID
+            is one of this receiver's (a person has one per relationship); None
+            skips that check (for inspecting a message nobody in particular received).
         types: the message types this receiver understands.
         seen_ids: where accepted ids are remembered; None skips the replay check.
         clock: returns the current epoch time (injectable for tests).
@@ -62,7 +63,7 @@ class Verifier:
     def __init__(
         self,
         *,
-        receiver: str | None,
+        receiver: str | Callable[[str], bool] | None,
         types: MessageTypes,
         seen_ids: SeenIds | None,
         clock: Clock = time.time,
@@ -143,7 +144,7 @@ class Verifier:
             raise ProtocolError(
                 RefusalCode.SENDER_MISMATCH, "the signing key (kid) is not the sender's (from)"
             )
-        if self.receiver is not None and envelope.to != self.receiver:
+        if not self._addressed_here(envelope.to):
             raise ProtocolError(
                 RefusalCode.WRONG_RECIPIENT, "message is addressed to another party"
             )
@@ -160,6 +161,13 @@ class Verifier:
                 RefusalCode.LIFETIME_TOO_LONG,
                 f"a message may live at most {self.max_lifetime} s",
             )
+
+    def _addressed_here(self, to: str) -> bool:
+        if self.receiver is None:
+            return True
+        if isinstance(self.receiver, str):
+            return to == self.receiver
+        return self.receiver(to)
 
     def _check_body(self, envelope: Envelope) -> Any:
         model = self.types.model_for(envelope.type)

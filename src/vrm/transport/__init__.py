@@ -9,6 +9,7 @@ from vrm.transport.app import (
     INBOX_PATH,
     create_party_app,
     install_problem_handlers,
+    mount_inbox,
     mount_party,
     problem_response,
 )
@@ -21,7 +22,7 @@ from vrm.transport.client import (
     TransportError,
 )
 from vrm.transport.delivery import Delivery, DeliveryError, Sender, fetch_discovery
-from vrm.transport.inbox import JWE_MEDIA_TYPE, JWS_MEDIA_TYPE, Handler, Inbox
+from vrm.transport.inbox import JWE_MEDIA_TYPE, JWS_MEDIA_TYPE, Handler, Inbox, Recipients
 from vrm.transport.problems import (
     PROBLEM_CONTENT_TYPE,
     PROBLEM_TYPE_PREFIX,
@@ -46,6 +47,7 @@ __all__ = [
     "Inbox",
     "InboxEndpoint",
     "PostgresSeenIds",
+    "Recipients",
     "Sender",
     "SqliteSeenIds",
     "Transport",
@@ -53,6 +55,7 @@ __all__ = [
     "create_party_app",
     "fetch_discovery",
     "install_problem_handlers",
+    "mount_inbox",
     "mount_party",
     "open_seen_ids",
     "problem",

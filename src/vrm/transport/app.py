@@ -124,6 +124,9 @@ def mount_party(
     ``public_url`` is the base URL other parties reach this one at; without it the
     inbox URL published in discovery is built from the request's ``Host``.
     """
+    identity = inbox.identity
+    if identity is None:
+        raise ValueError("discovery publishes one DID: give the inbox its identity")
 
     @app.get(WELL_KNOWN_PATH, tags=["protocol"])
     async def discovery(request: Request) -> Discovery:
@@ -133,7 +136,7 @@ def mount_party(
         )
         try:
             return Discovery(
-                did=inbox.identity.did,
+                did=identity.did,
                 name=name,
                 inbox=inbox_url,
                 message_types=list(inbox.verifier.types),
@@ -142,6 +145,15 @@ def mount_party(
         except ValidationError as exc:
             raise StarletteHTTPException(400, "the Host header makes no usable URL") from exc
 
+    mount_inbox(app, inbox)
+
+
+def mount_inbox(app: FastAPI, inbox: Inbox) -> None:
+    """Add ``POST /inbox`` for ``inbox`` to ``app`` (and to its OpenAPI document).
+
+    A party without discovery uses this alone: a person's agent has one DID per
+    relationship and publishes none of them.
+    """
     # The inbox is plain ASGI (vrm.transport.asgi): no framework on the hot path.
     app.router.routes.append(
         Route(INBOX_PATH, InboxEndpoint(inbox), methods=["POST"], name="inbox")

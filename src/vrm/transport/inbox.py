@@ -19,7 +19,7 @@ from typing import TypeVar
 import anyio.to_thread
 
 from vrm.protocol.errors import ProtocolError, RefusalCode
-from vrm.protocol.jwe import decrypt
+from vrm.protocol.jwe import decrypt, recipient_of
 from vrm.protocol.keys import Identity
 from vrm.protocol.message import Message
 from vrm.protocol.replay import replay_key
@@ -30,6 +30,8 @@ JWE_MEDIA_TYPE = "application/vrm+jwe"
 MEDIA_TYPES = (JWS_MEDIA_TYPE, JWE_MEDIA_TYPE)
 
 Handler = Callable[[Message], Awaitable[None]]
+Recipients = Callable[[str], Identity | None]
+"""Finds the receiving identity for a DID; None when the DID is not one of ours."""
 T = TypeVar("T")
 
 log = logging.getLogger(__name__)
@@ -56,7 +58,7 @@ class InProgress(Exception):
 
 
 class Inbox:
-    """Receives the messages addressed to one identity.
+    """Receives the messages addressed to one identity, or to any of a set of them.
 
     A message is recorded as seen only after the handler took it, so a retry of a
     message whose handling failed (or was cut short by a crash) is let in again:
@@ -65,15 +67,31 @@ class Inbox:
     shortly), never ``replay`` — a ``replay`` answer always means "handled".
 
     Args:
-        identity: the receiving party (its key decrypts JWE bodies).
-        verifier: checks every message; its ``receiver`` is ``identity.did``.
+        identity: the receiving party (its key decrypts JWE bodies); its DID is the
+            verifier's ``receiver``.
+        verifier: checks every message.
         handler: called with each accepted message.
+        recipients: instead of ``identity``, for a party with many DIDs (a person
+            has one per relationship): finds the identity a JWE is encrypted to; the
+            verifier's ``receiver`` is then a test of the DIDs that are ours.
     """
 
-    def __init__(self, *, identity: Identity, verifier: Verifier, handler: Handler) -> None:
-        if verifier.receiver != identity.did:
+    def __init__(
+        self,
+        *,
+        identity: Identity | None = None,
+        verifier: Verifier,
+        handler: Handler,
+        recipients: Recipients | None = None,
+    ) -> None:
+        if (identity is None) == (recipients is None):
+            raise ValueError("give the receiving identity, or a lookup of the recipients")
+        if identity is not None and verifier.receiver != identity.did:
             raise ValueError("the verifier must check messages are addressed to this identity")
+        if recipients is not None and not callable(verifier.receiver):
+            raise ValueError("the verifier must accept every DID the recipients lookup knows")
         self.identity = identity
+        self.recipients = recipients
         self.verifier = verifier
         self.handler = handler
         self._in_flight: set[str] = set()
@@ -118,9 +136,10 @@ class Inbox:
         token = body
         if media_type == JWE_MEDIA_TYPE:
             try:
-                token = decrypt(body.decode("ascii"), self.identity).encode("ascii")
+                encrypted = body.decode("ascii")
             except UnicodeDecodeError as exc:
                 raise ProtocolError(RefusalCode.MALFORMED, "a compact JWE is ASCII") from exc
+            token = decrypt(encrypted, self._decrypting_identity(encrypted)).encode("ascii")
         message = await self._run(partial(self.verifier.verify, token, record=False))
         key = replay_key(message.sender, message.id)
         if key in self._in_flight:
@@ -142,6 +161,17 @@ class Inbox:
             self._in_flight.discard(key)
         log.info("accepted %s %s from %s", message.type, message.id, message.sender)
         return message
+
+    def _decrypting_identity(self, encrypted: str) -> Identity:
+        if self.identity is not None:
+            return self.identity
+        assert self.recipients is not None  # noqa: S101 - __init__ requires one of the two
+        found = self.recipients(recipient_of(encrypted))
+        if found is None:
+            raise ProtocolError(
+                RefusalCode.WRONG_RECIPIENT, "message is encrypted to another party"
+            )
+        return found
 
     async def _run(self, call: Callable[[], T]) -> T:
         return await anyio.to_thread.run_sync(call) if self._offload else call()

@@ -59,6 +59,17 @@ def clear_field(
     return written
 
 
+def path_key(sealer: Sealer, path: str) -> bytes:
+    """The keyed fingerprint a field's path is stored and looked up under."""
+    return sealer.fingerprint(path, _FINGERPRINT_PURPOSE)
+
+
+def latest_version(connection: Connection, sealer: Sealer, *, path: str) -> FieldVersion | None:
+    """The newest version of ``path`` (its value None when cleared), or None if never set."""
+    history = field_history(connection, sealer, path=path)
+    return history[-1] if history else None
+
+
 def current_value(connection: Connection, sealer: Sealer, *, path: str) -> Any:
     """The current value of ``path``, or None."""
     history = field_history(connection, sealer, path=path)
@@ -76,9 +87,9 @@ def profile(connection: Connection, sealer: Sealer) -> dict[str, Any]:
         )
     ).all()
     values: dict[str, Any] = {}
-    for sealed_path, path_key, version, sealed_value in rows:
-        path = sealer.open_text(sealed_path, _path_place(path_key))
-        value = _open_value(sealer, path_key, version, sealed_value)
+    for sealed_path, key, version, sealed_value in rows:
+        path = sealer.open_text(sealed_path, _path_place(key))
+        value = _open_value(sealer, key, version, sealed_value)
         if value is not None:
             values[path] = value
     return dict(sorted(values.items()))
@@ -86,19 +97,19 @@ def profile(connection: Connection, sealer: Sealer) -> dict[str, Any]:
 
 def field_history(connection: Connection, sealer: Sealer, *, path: str) -> list[FieldVersion]:
     """Every version of ``path``, oldest first."""
-    path_key = sealer.fingerprint(check_path(path), _FINGERPRINT_PURPOSE)
+    key = path_key(sealer, check_path(path))
     rows = connection.execute(
         text(
             "SELECT version, sealed_value, changed_at, changed_by FROM profile_versions "
             "WHERE path_key = :path_key ORDER BY version"
         ),
-        {"path_key": path_key},
+        {"path_key": key},
     ).all()
     return [
         FieldVersion(
             path=path,
             version=version,
-            value=_open_value(sealer, path_key, version, sealed_value),
+            value=_open_value(sealer, key, version, sealed_value),
             changed_at=changed_at,
             changed_by=changed_by,
         )
@@ -114,29 +125,29 @@ def _write(
     changed_by: str,
     now: float | None,
 ) -> FieldVersion:
-    path_key = sealer.fingerprint(path, _FINGERPRINT_PURPOSE)
+    key = path_key(sealer, path)
     connection.execute(
         text(
             "INSERT INTO profile_fields (path_key, sealed_path) VALUES (:path_key, :sealed_path) "
             "ON CONFLICT (path_key) DO NOTHING"
         ),
-        {"path_key": path_key, "sealed_path": sealer.seal_text(path, _path_place(path_key))},
+        {"path_key": key, "sealed_path": sealer.seal_text(path, _path_place(key))},
     )
     version = 1 + (
         connection.execute(
             text("SELECT coalesce(max(version), 0) FROM profile_versions WHERE path_key = :k"),
-            {"k": path_key},
+            {"k": key},
         ).scalar_one()
     )
     changed_at = time.time() if now is None else now
-    sealed_value = sealer.seal_text(json.dumps(value), _value_place(path_key, version))
+    sealed_value = sealer.seal_text(json.dumps(value), _value_place(key, version))
     connection.execute(
         text(
             "INSERT INTO profile_versions (path_key, version, sealed_value, changed_at, changed_by)"
             " VALUES (:path_key, :version, :sealed_value, :changed_at, :changed_by)"
         ),
         {
-            "path_key": path_key,
+            "path_key": key,
             "version": version,
             "sealed_value": sealed_value,
             "changed_at": changed_at,
@@ -151,13 +162,13 @@ def _audit(connection: Connection, sealer: Sealer, kind: str, written: FieldVers
     audit.append(connection, sealer, kind=kind, details=details, now=written.changed_at)
 
 
-def _open_value(sealer: Sealer, path_key: bytes, version: int, sealed: bytes) -> Any:
-    return json.loads(sealer.open_text(sealed, _value_place(path_key, version)))
+def _open_value(sealer: Sealer, key: bytes, version: int, sealed: bytes) -> Any:
+    return json.loads(sealer.open_text(sealed, _value_place(key, version)))
 
 
-def _path_place(path_key: bytes) -> str:
-    return f"profile/path/{path_key.hex()}"
+def _path_place(key: bytes) -> str:
+    return f"profile/path/{key.hex()}"
 
 
-def _value_place(path_key: bytes, version: int) -> str:
-    return f"profile/value/{path_key.hex()}/{version}"
+def _value_place(key: bytes, version: int) -> str:
+    return f"profile/value/{key.hex()}/{version}"

@@ -1,0 +1,185 @@
+"""The agent as one service: JSON API, protocol inbox and delivery worker in one process.
+
+The inbox takes messages addressed to any of the person's relationship DIDs
+and, like the API, publishes no discovery document: a person's agent has no one
+public identity to publish. Errors are problem+json, never a traceback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hmac
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import anyio.to_thread
+from fastapi import Depends, FastAPI, Request
+from fastapi.responses import JSONResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from vrm.agent.api.routes import router
+from vrm.agent.errors import AgentError, Conflict, NotFound, VendorUnreachable
+from vrm.agent.outbox.store import Backoff
+from vrm.agent.outbox.worker import DeliveryWorker
+from vrm.agent.personal_agent import PersonalAgent
+from vrm.agent.profile.fields import InvalidField
+from vrm.protocol import (
+    PROBLEM_REPORT,
+    RELATIONSHIP_STATE,
+    Message,
+    MessageTypes,
+    RelationshipState,
+    Verifier,
+    v1_types,
+)
+from vrm.transport import (
+    AiohttpTransport,
+    Inbox,
+    Sender,
+    install_problem_handlers,
+    mount_inbox,
+    open_seen_ids,
+    problem_response,
+)
+
+log = logging.getLogger(__name__)
+
+HOUSEKEEPING_INTERVAL = 60.0
+_STATUS = {NotFound: 404, Conflict: 409, VendorUnreachable: 502}
+
+
+def agent_types() -> MessageTypes:
+    """What a person's agent receives: the v1 types and vendors' relationship states."""
+    types = v1_types()
+    types.add(RELATIONSHIP_STATE, RelationshipState)
+    return types
+
+
+def create_agent_app(
+    agent: PersonalAgent,
+    *,
+    api_token: str,
+    seen_ids_path: Path,
+    backoff: Backoff | None = None,
+    poll_interval: float = 1.0,
+) -> FastAPI:
+    """Build the agent's app; its lifespan runs the delivery worker and housekeeping."""
+    seen_ids = open_seen_ids(str(seen_ids_path))
+    sender = Sender(AiohttpTransport(policy=agent.address_policy()))
+    worker = DeliveryWorker(
+        agent.engine, agent.sealer, sender, backoff=backoff, poll_interval=poll_interval
+    )
+    loop_holder: list[asyncio.AbstractEventLoop] = []
+
+    def wake_worker(_queued: list[str]) -> None:
+        # Actions run in FastAPI's thread pool; the worker lives on the event loop.
+        if loop_holder:
+            loop_holder[0].call_soon_threadsafe(worker.wake)
+
+    agent.on_queued = wake_worker
+
+    async def receive(message: Message) -> None:
+        if message.type == PROBLEM_REPORT or message.type == RELATIONSHIP_STATE:
+            await anyio.to_thread.run_sync(agent.receive, message)
+
+    ours: set[str] = set()
+
+    def is_ours(did: str) -> bool:
+        # Checked on the event loop for every message: known DIDs from memory.
+        if did in ours:
+            return True
+        if agent.is_ours(did):
+            ours.add(did)
+            return True
+        return False
+
+    verifier = Verifier(receiver=is_ours, types=agent_types(), seen_ids=seen_ids)
+    inbox = Inbox(verifier=verifier, handler=receive, recipients=agent.identity_for)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        loop_holder.append(asyncio.get_running_loop())
+        tasks = [
+            asyncio.create_task(worker.run(), name="delivery worker"),
+            asyncio.create_task(_housekeeping(agent, worker), name="housekeeping"),
+        ]
+        try:
+            yield
+        finally:
+            for task in tasks:
+                task.cancel()
+            for task in tasks:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            await sender.transport.aclose()
+            seen_ids.close()
+
+    app = FastAPI(
+        title="vrm personal agent",
+        version="1",
+        lifespan=lifespan,
+        redirect_slashes=False,
+        description="The person's own agent: profile, vendors, grants, deliveries, audit log. "
+        "Every /api operation needs the bearer token `vrm token` shows.",
+    )
+    app.state.agent = agent
+    app.state.worker = worker
+    install_problem_handlers(app)
+    _install_agent_problems(app)
+    bearer = HTTPBearer(auto_error=False)
+
+    def require_token(
+        credentials: HTTPAuthorizationCredentials | None = Depends(bearer),  # noqa: B008
+    ) -> None:
+        presented = credentials.credentials if credentials else ""
+        if not hmac.compare_digest(presented.encode(), api_token.encode()):
+            raise _Unauthorised
+
+    app.include_router(router, dependencies=[Depends(require_token)])
+
+    @app.get("/health", tags=["service"])
+    async def health() -> dict[str, str]:
+        """Whether the agent is up (no token needed, says nothing personal)."""
+        return {"status": "ok"}
+
+    mount_inbox(app, inbox)
+    return app
+
+
+class _Unauthorised(Exception):
+    """No bearer token, or not this agent's."""
+
+
+def _install_agent_problems(app: FastAPI) -> None:
+    @app.exception_handler(_Unauthorised)
+    async def _unauthorised(request: Request, _exc: _Unauthorised) -> JSONResponse:
+        return problem_response(
+            "unauthorised",
+            "send the agent's token as 'Authorization: Bearer TOKEN' (vrm token shows it)",
+            instance=request.url.path,
+            status=401,
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+
+    @app.exception_handler(AgentError)
+    async def _agent_error(request: Request, exc: AgentError) -> JSONResponse:
+        status = next((s for kind, s in _STATUS.items() if isinstance(exc, kind)), 400)
+        return problem_response(exc.code, str(exc), instance=request.url.path, status=status)
+
+    @app.exception_handler(ValueError)
+    async def _bad_value(request: Request, exc: ValueError) -> JSONResponse:
+        code = "invalid_field" if isinstance(exc, InvalidField) else "invalid_request"
+        return problem_response(code, str(exc), instance=request.url.path, status=422)
+
+
+async def _housekeeping(agent: PersonalAgent, worker: DeliveryWorker) -> None:
+    while True:
+        try:
+            if await anyio.to_thread.run_sync(agent.expire_grants):
+                worker.wake()
+        except Exception:
+            log.exception("housekeeping failed; trying again later")
+        await asyncio.sleep(HOUSEKEEPING_INTERVAL)

@@ -1,0 +1,1 @@
+"""Grants: which profile fields each vendor may have, why, and until when."""

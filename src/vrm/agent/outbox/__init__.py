@@ -1,0 +1,1 @@
+"""The outbox: every message the agent sends, kept until it is delivered."""

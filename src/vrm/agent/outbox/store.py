@@ -1,0 +1,453 @@
+"""The outbox table: signed messages waiting to be delivered, and what became of them.
+
+A message is signed and stored in the same transaction as the change that caused
+it (a profile change, a grant, a relationship request), so a crash either keeps
+both or neither. The signed message names its recipient and carries personal
+data, so it is kept sealed with its inbox URL; the clear columns say only its
+type, its state and when to try again.
+
+Messages to one vendor leave in the order they were written: only the oldest
+pending message of each vendor is ever due, so a newer value never arrives before
+an older one from the same queue.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import BaseModel
+from sqlalchemy import Connection, text
+
+from vrm.agent.errors import Conflict, NotFound
+from vrm.agent.identities.service import load_identity
+from vrm.protocol import DEFAULT_MAX_LIFETIME, Identity, compose, new_envelope, sign_message
+from vrm.protocol.encoding import b64url_decode
+from vrm.protocol.envelope import Envelope
+from vrm.vault import Sealer
+
+PENDING = "pending"
+DELIVERED = "delivered"
+FAILED = "failed"
+STATES = (PENDING, DELIVERED, FAILED)
+
+DEFAULT_MAX_AGE = 3 * 24 * 3600.0
+"""How long a message is retried before it is marked failed (configurable)."""
+
+_LIFETIME_MARGIN = 3600
+
+
+@dataclass(frozen=True)
+class Backoff:
+    """Exponential backoff with jitter between attempts.
+
+    The n-th retry waits ``min(cap, base * factor ** (n - 1))``, of which the upper
+    half is random (so many agents retrying one vendor spread out), and never less
+    than the receiver's ``Retry-After``.
+    """
+
+    base: float = 1.0
+    factor: float = 2.0
+    cap: float = 3600.0
+    random: Callable[[], float] = field(default=random.random, repr=False)
+
+    def delay(self, attempts: int, retry_after: float | None = None) -> float:
+        """Seconds to wait after the ``attempts``-th failed attempt."""
+        ceiling = min(self.cap, self.base * self.factor ** max(0, attempts - 1))
+        wait = ceiling / 2 + self.random() * ceiling / 2
+        return max(wait, retry_after or 0.0)
+
+
+@dataclass(frozen=True, slots=True)
+class OutgoingMessage:
+    """A message due for delivery: where it goes and the signed text."""
+
+    row_id: int
+    message_id: str
+    vendor_id: int | None
+    type: str
+    inbox: str
+    token: str
+    attempts: int
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What one delivery attempt came to."""
+
+    row_id: int
+    delivered: bool
+    retryable: bool = True
+    status: int | None = None
+    code: str | None = None
+    error: str | None = None
+    retry_after: float | None = None
+
+
+@dataclass(frozen=True)
+class DeliveryStatus:
+    """One message's delivery, as the person sees it."""
+
+    id: int
+    message_id: str
+    vendor_id: int | None
+    type: str
+    state: str
+    attempts: int
+    created_at: float
+    next_attempt_at: float | None
+    delivered_at: float | None
+    last_status: int | None
+    last_code: str | None
+    error: str | None
+
+    def as_json(self) -> dict[str, Any]:
+        """A JSON-ready dict."""
+        return {
+            "id": self.id,
+            "message_id": self.message_id,
+            "vendor_id": self.vendor_id,
+            "type": self.type,
+            "state": self.state,
+            "attempts": self.attempts,
+            "created_at": self.created_at,
+            "next_attempt_at": self.next_attempt_at,
+            "delivered_at": self.delivered_at,
+            "last_status": self.last_status,
+            "last_code": self.last_code,
+            "error": self.error,
+        }
+
+
+def message_lifetime(max_age: float) -> int:
+    """The signed lifetime of an outbox message: it stays valid as long as it is retried."""
+    return min(DEFAULT_MAX_LIFETIME, int(max_age) + _LIFETIME_MARGIN)
+
+
+def enqueue(
+    connection: Connection,
+    sealer: Sealer,
+    *,
+    sender: Identity,
+    to: str,
+    inbox: str,
+    type: str,
+    body: BaseModel,
+    vendor_id: int | None,
+    thid: str | None = None,
+    max_age: float = DEFAULT_MAX_AGE,
+    now: float | None = None,
+) -> str:
+    """Sign a message and keep it for delivery; return its id."""
+    now = time.time() if now is None else now
+    envelope, token = compose(
+        sender,
+        type=type,
+        to=to,
+        body=body,
+        thid=thid,
+        lifetime=message_lifetime(max_age),
+        now=now,
+    )
+    connection.execute(
+        text(
+            "INSERT INTO outbox (vendor_id, message_id, type, sealed_message, state, attempts,"
+            " created_at, next_attempt_at, give_up_at) VALUES (:vendor_id, :message_id, :type,"
+            " :sealed, 'pending', 0, :now, :now, :give_up_at)"
+        ),
+        {
+            "vendor_id": vendor_id,
+            "message_id": envelope.id,
+            "type": type,
+            "sealed": _seal_message(sealer, envelope.id, inbox, token),
+            "now": now,
+            "give_up_at": now + max_age,
+        },
+    )
+    return envelope.id
+
+
+def due(
+    connection: Connection, sealer: Sealer, *, now: float, limit: int = 1000
+) -> list[OutgoingMessage]:
+    """The messages to send now: the oldest pending one of each queue, if its time has come."""
+    rows = connection.execute(
+        text(
+            "SELECT o.id, o.message_id, o.vendor_id, o.type, o.sealed_message, o.attempts "
+            "FROM outbox o JOIN (SELECT min(id) AS id FROM outbox WHERE state = 'pending' "
+            "GROUP BY coalesce(vendor_id, -id)) head ON head.id = o.id "
+            "WHERE o.next_attempt_at <= :now ORDER BY o.id LIMIT :limit"
+        ),
+        {"now": now, "limit": limit},
+    ).all()
+    messages = []
+    for row_id, message_id, vendor_id, kind, sealed, attempts in rows:
+        inbox, token = _open_message(sealer, message_id, sealed)
+        messages.append(
+            OutgoingMessage(row_id, message_id, vendor_id, kind, inbox, token, attempts)
+        )
+    return messages
+
+
+def pending_due(connection: Connection, message_ids: Sequence[str], *, now: float) -> list[str]:
+    """Those of ``message_ids`` still pending and due by ``now``."""
+    if not message_ids:
+        return []
+    rows = connection.execute(
+        text(
+            "SELECT message_id FROM outbox WHERE state = 'pending' AND next_attempt_at <= :now"
+            " AND message_id IN (SELECT value FROM json_each(:ids))"
+        ),
+        {"now": now, "ids": json.dumps(list(message_ids))},
+    ).all()
+    return [message_id for (message_id,) in rows]
+
+
+def states_of(connection: Connection, message_ids: Sequence[str]) -> dict[str, str]:
+    """The delivery state of each of ``message_ids``."""
+    rows = connection.execute(
+        text(
+            "SELECT message_id, state FROM outbox"
+            " WHERE message_id IN (SELECT value FROM json_each(:ids))"
+        ),
+        {"ids": json.dumps(list(message_ids))},
+    ).all()
+    return dict(rows)
+
+
+def next_due_at(connection: Connection) -> float | None:
+    """When the earliest pending message is next due, or None when nothing is pending."""
+    value = connection.execute(
+        text("SELECT min(next_attempt_at) FROM outbox WHERE state = 'pending'")
+    ).scalar()
+    return None if value is None else float(value)
+
+
+def record(
+    connection: Connection,
+    sealer: Sealer,
+    outcomes: Iterable[Outcome],
+    *,
+    backoff: Backoff,
+    now: float,
+) -> None:
+    """Write what came of a round of attempts, in one transaction."""
+    delivered: list[dict[str, Any]] = []
+    retried: list[dict[str, Any]] = []
+    for outcome in outcomes:
+        if outcome.delivered:
+            delivered.append({"id": outcome.row_id, "now": now, "status": outcome.status})
+            continue
+        attempts, give_up_at, message_id = connection.execute(
+            text("SELECT attempts, give_up_at, message_id FROM outbox WHERE id = :id"),
+            {"id": outcome.row_id},
+        ).one()
+        attempts += 1
+        next_at = now + backoff.delay(attempts, outcome.retry_after)
+        state = PENDING if outcome.retryable and next_at <= give_up_at else FAILED
+        retried.append(
+            {
+                "id": outcome.row_id,
+                "state": state,
+                "attempts": attempts,
+                "next_at": next_at,
+                "status": outcome.status,
+                "code": outcome.code,
+                "error": sealer.seal_text(outcome.error or "", _error_place(message_id)),
+            }
+        )
+    if delivered:
+        connection.execute(
+            text(
+                "UPDATE outbox SET state = 'delivered', delivered_at = :now,"
+                " attempts = attempts + 1, last_status = :status WHERE id = :id"
+            ),
+            delivered,
+        )
+    if retried:
+        connection.execute(
+            text(
+                "UPDATE outbox SET state = :state, attempts = :attempts,"
+                " next_attempt_at = :next_at, last_status = :status, last_code = :code,"
+                " sealed_error = :error WHERE id = :id AND state = 'pending'"
+            ),
+            retried,
+        )
+
+
+def deliveries(
+    connection: Connection,
+    sealer: Sealer,
+    *,
+    state: str | None = None,
+    vendor_id: int | None = None,
+    limit: int = 200,
+) -> list[DeliveryStatus]:
+    """Deliveries, newest first, optionally of one state or one vendor."""
+    rows = connection.execute(
+        text(
+            "SELECT id, message_id, vendor_id, type, state, attempts, created_at,"
+            " next_attempt_at, delivered_at, last_status, last_code, sealed_error FROM outbox"
+            " WHERE (:state IS NULL OR state = :state)"
+            " AND (:vendor_id IS NULL OR vendor_id = :vendor_id)"
+            " ORDER BY id DESC LIMIT :limit"
+        ),
+        {"state": state, "vendor_id": vendor_id, "limit": limit},
+    ).all()
+    return [_status(sealer, row) for row in rows]
+
+
+def delivery(connection: Connection, sealer: Sealer, row_id: int) -> DeliveryStatus:
+    """One delivery by its number."""
+    row = connection.execute(
+        text(
+            "SELECT id, message_id, vendor_id, type, state, attempts, created_at,"
+            " next_attempt_at, delivered_at, last_status, last_code, sealed_error FROM outbox"
+            " WHERE id = :id"
+        ),
+        {"id": row_id},
+    ).one_or_none()
+    if row is None:
+        raise NotFound(f"no delivery {row_id}")
+    return _status(sealer, row)
+
+
+def retry(
+    connection: Connection,
+    sealer: Sealer,
+    row_id: int,
+    *,
+    max_age: float = DEFAULT_MAX_AGE,
+    now: float | None = None,
+) -> DeliveryStatus:
+    """Put a failed delivery back in its queue, due now, signed again with a fresh lifetime.
+
+    The message keeps its id, so a vendor that did receive it answers ``replay`` and
+    the retry counts as delivered; it never applies the message twice.
+    """
+    now = time.time() if now is None else now
+    current = delivery(connection, sealer, row_id)
+    if current.state != FAILED:
+        raise Conflict(f"delivery {row_id} is {current.state}; only failed ones are retried")
+    sealed = connection.execute(
+        text("SELECT sealed_message FROM outbox WHERE id = :id"), {"id": row_id}
+    ).scalar_one()
+    inbox, token = _open_message(sealer, current.message_id, sealed)
+    resigned = _resign(connection, sealer, token, max_age=max_age, now=now)
+    connection.execute(
+        text(
+            "UPDATE outbox SET state = 'pending', attempts = 0, next_attempt_at = :now,"
+            " give_up_at = :give_up_at, sealed_message = :sealed, sealed_error = NULL,"
+            " last_code = NULL, last_status = NULL WHERE id = :id"
+        ),
+        {
+            "id": row_id,
+            "now": now,
+            "give_up_at": now + max_age,
+            "sealed": _seal_message(sealer, current.message_id, inbox, resigned),
+        },
+    )
+    return delivery(connection, sealer, row_id)
+
+
+def mark_reported(
+    connection: Connection,
+    sealer: Sealer,
+    *,
+    vendor_id: int,
+    message_id: str | None,
+    code: str,
+    detail: str,
+) -> bool:
+    """Record a vendor's problem report about one of its messages; False if none matches.
+
+    The delivery is marked failed with the vendor's code: it arrived, but the
+    vendor could not use it.
+    """
+    if message_id is None:
+        return False
+    updated = connection.execute(
+        text(
+            "UPDATE outbox SET state = 'failed', last_code = :code, sealed_error = :error"
+            " WHERE message_id = :message_id AND vendor_id = :vendor_id RETURNING id"
+        ),
+        {
+            "code": code[:64],
+            "error": sealer.seal_text(f"the vendor reported: {detail}", _error_place(message_id)),
+            "message_id": message_id,
+            "vendor_id": vendor_id,
+        },
+    ).scalar()
+    return updated is not None
+
+
+def counts_by_vendor(connection: Connection) -> dict[int, dict[str, int]]:
+    """How many messages each vendor has in each state."""
+    counts: dict[int, dict[str, int]] = {}
+    for vendor_id, state, count in connection.execute(
+        text(
+            "SELECT vendor_id, state, count(*) FROM outbox WHERE vendor_id IS NOT NULL"
+            " GROUP BY vendor_id, state"
+        )
+    ):
+        counts.setdefault(vendor_id, {})[state] = count
+    return counts
+
+
+def _resign(
+    connection: Connection, sealer: Sealer, token: str, *, max_age: float, now: float
+) -> str:
+    old = Envelope.model_validate_json(b64url_decode(token.split(".")[1]))
+    identity = load_identity(connection, sealer, did=old.from_)
+    if identity is None:
+        raise NotFound(f"the identity {old.from_} that sent this message is gone")
+    renewed = new_envelope(
+        type=old.type,
+        sender=old.from_,
+        to=old.to,
+        body=old.body,
+        thid=old.thid,
+        lifetime=message_lifetime(max_age),
+        now=now,
+        message_id=old.id,
+    )
+    return sign_message(renewed, identity)
+
+
+def _status(sealer: Sealer, row: Any) -> DeliveryStatus:
+    (row_id, message_id, vendor_id, kind, state, attempts, created_at, next_at) = row[:8]
+    delivered_at, last_status, last_code, sealed_error = row[8:]
+    error = sealer.open_text(sealed_error, _error_place(message_id)) if sealed_error else None
+    return DeliveryStatus(
+        id=row_id,
+        message_id=message_id,
+        vendor_id=vendor_id,
+        type=kind,
+        state=state,
+        attempts=attempts,
+        created_at=created_at,
+        next_attempt_at=next_at if state == PENDING else None,
+        delivered_at=delivered_at,
+        last_status=last_status,
+        last_code=last_code,
+        error=error or None,
+    )
+
+
+def _seal_message(sealer: Sealer, message_id: str, inbox: str, token: str) -> bytes:
+    return sealer.seal_text(
+        json.dumps({"inbox": inbox, "token": token}), f"outbox/message/{message_id}"
+    )
+
+
+def _open_message(sealer: Sealer, message_id: str, sealed: bytes) -> tuple[str, str]:
+    opened = json.loads(sealer.open_text(sealed, f"outbox/message/{message_id}"))
+    return opened["inbox"], opened["token"]
+
+
+def _error_place(message_id: str) -> str:
+    return f"outbox/error/{message_id}"

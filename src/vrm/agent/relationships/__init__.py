@@ -1,0 +1,1 @@
+"""Relationships with vendors: the two r-buttons and the pairwise DID of each."""
