@@ -97,7 +97,9 @@ class Fleet:
         base: bytes = b"vrm fleet",
         policy: str = ACCEPT,
         address_policy: AddressPolicy | None = None,
+        delay: float = 0.0,
     ) -> None:
+        self.delay = delay
         self.vendors = [FleetVendor(i, vendor_identity(base, i)) for i in range(count)]
         self.policy = policy
         self.sender = Sender(AiohttpTransport(policy=address_policy))
@@ -110,6 +112,8 @@ class Fleet:
         verifier = Verifier(receiver=vendor.identity.did, types=self.types, seen_ids=self.seen_ids)
 
         async def handle(message: Message) -> None:
+            if self.delay:
+                await asyncio.sleep(self.delay)  # a slow CRM behind the inbox
             self.apply(vendor, message)
 
         return Inbox(identity=vendor.identity, verifier=verifier, handler=handle)
@@ -204,6 +208,22 @@ def create_fleet_app(fleet: Fleet) -> FastAPI:
             for v in fleet.vendors
         ]
 
+    @app.get("/fleet/summary")
+    async def summary() -> list[dict[str, int]]:
+        """Per vendor: customers, messages applied, and ids applied more than once."""
+        rows = []
+        for vendor in fleet.vendors:
+            applied = [i for customer in vendor.customers.values() for i in customer.applied]
+            rows.append(
+                {
+                    "index": vendor.index,
+                    "customers": len(vendor.customers),
+                    "applied": len(applied),
+                    "applied_twice": len(applied) - len(set(applied)),
+                }
+            )
+        return rows
+
     @app.get("/v/{index}/customers")
     async def customers(index: int) -> dict[str, Any]:
         """What vendor ``index`` holds, by customer DID."""
@@ -223,6 +243,7 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--base", default="vrm fleet", help="seed text of the vendors' keys")
     parser.add_argument("--policy", choices=(ACCEPT, REFUSE, MANUAL), default=ACCEPT)
+    parser.add_argument("--delay", type=float, default=0.0, help="seconds each message takes")
     args = parser.parse_args()
 
     async def serve() -> None:
@@ -231,6 +252,7 @@ def main() -> None:
             base=args.base.encode(),
             policy=args.policy,
             address_policy=AddressPolicy(allow_loopback=True),
+            delay=args.delay,
         )
         async with LocalServer(create_fleet_app(fleet), host=args.host, port=args.port) as server:
             print(f"listening on {server.url}", flush=True)
