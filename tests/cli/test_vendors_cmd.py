@@ -85,7 +85,7 @@ def test_add_grant_list_and_end(home: Path, shop: ServiceProcess) -> None:
     [vendor] = json.loads(vrm(home, "vendors", "list", "--json").stdout)
     assert vendor["person_state"] == "ended"
     assert json.loads(vrm(home, "grants", "list", "--json").stdout)[0]["active"] is False
-    assert fleet_customers(shop)[vendor["our_did"]]["state"] == "ended"
+    assert fleet_customers(shop)[vendor["our_did"]]["person_state"] == "ended"
     deliveries = json.loads(vrm(home, "deliveries", "--json").stdout)
     assert [d["type"] for d in deliveries] == [
         "vrm/1/relationship.state",
@@ -142,4 +142,4 @@ def test_failed_delivery_is_shown_and_retried(home: Path, shop: ServiceProcess) 
     assert "sent 1 message" in retried.stdout
     assert json.loads(vrm(home, "deliveries", "--failed", "--json").stdout) == []
     [vendor] = json.loads(vrm(home, "vendors", "list", "--json").stdout)
-    assert fleet_customers(shop)[vendor["our_did"]]["state"] == "paused"
+    assert fleet_customers(shop)[vendor["our_did"]]["person_state"] == "paused"

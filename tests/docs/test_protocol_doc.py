@@ -1,4 +1,4 @@
-"""docs/protocol.md against the code: examples, verdicts, refusal codes, schemas, vectors."""
+"""docs/protocol.md against the code: examples, verdicts, codes, schemas, members, vectors."""
 
 from __future__ import annotations
 
@@ -6,19 +6,28 @@ import importlib.util
 import json
 import re
 import sys
+import types
+import typing
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import pytest
+from pydantic import BaseModel
 
+from vrm.agent.outbox.store import DEFAULT_MAX_AGE, message_lifetime
 from vrm.protocol import (
     DEFAULT_MAX_BYTES,
     DEFAULT_MAX_CLOCK_SKEW,
+    PERSON_STATES,
+    VENDOR_STATES,
     Identity,
+    MessageTypes,
     ProtocolError,
     RefusalCode,
     Verifier,
     encrypt_for,
+    relationship_types,
     v1_types,
 )
 from vrm.protocol.encoding import b64url_decode
@@ -48,6 +57,9 @@ def load_script() -> ModuleType:
 
 script = load_script()
 EXAMPLE_NAMES = list(script.examples())
+RELATIONSHIP_EXAMPLE_NAMES = list(script.relationship_examples())
+ALL_TYPES = relationship_types()
+SCHEMA_DRAFT = "https://json-schema.org/draft/2020-12/schema"
 
 
 @pytest.fixture(scope="module")
@@ -55,18 +67,151 @@ def doc() -> str:
     return DOC_PATH.read_text(encoding="utf-8")
 
 
-def verifier_for(receiver: Identity) -> Verifier:
+def verifier_for(receiver: Identity, registry: MessageTypes | None = None) -> Verifier:
     return Verifier(
-        receiver=receiver.did, types=v1_types(), seen_ids=None, clock=lambda: RECEIVED_AT
+        receiver=receiver.did,
+        types=v1_types() if registry is None else registry,
+        seen_ids=None,
+        clock=lambda: RECEIVED_AT,
     )
 
 
-def verdict_of(receiver: Identity, token: str) -> str:
+def verdict_of(receiver: Identity, token: str, registry: MessageTypes | None = None) -> str:
     try:
-        verifier_for(receiver).verify(token)
+        verifier_for(receiver, registry).verify(token)
     except ProtocolError as exc:
         return exc.code.value
     return "valid"
+
+
+def generated_schema(type_name: str) -> str:
+    """The JSON Schema document of a body as the document shows it."""
+    document = {"$schema": SCHEMA_DRAFT, **ALL_TYPES.json_schemas()[type_name]}
+    document["title"] = type_name
+    return json.dumps(document, indent=2, sort_keys=True)
+
+
+def schema_blocks(doc: str) -> dict[str, list[str]]:
+    """The JSON blocks under each ``#### `vrm/...` `` heading, by type name."""
+    blocks: dict[str, list[str]] = {}
+    for name, block in re.findall(
+        r"^#### `(vrm/[^`]+)`\n\n```json\n(.*?)\n```$", doc, flags=re.MULTILINE | re.DOTALL
+    ):
+        blocks.setdefault(name, []).append(block)
+    return blocks
+
+
+MEMBER_ROW = re.compile(
+    r"^\| *(?:`(vrm/[^`]+)`)? *\| `([^`]+)` \| ([^|]+?) \| ([^|]+?) \| (.+) \|$", re.MULTILINE
+)
+
+
+def member_rows(doc: str) -> list[tuple[str, str, str, str, str]]:
+    """Every row of the body member tables: (type, member, JSON type, required, constraints).
+
+    A row with an empty first cell belongs to the type of the row above it.
+    """
+    rows = []
+    current = ""
+    for type_name, member, json_type, required, constraints in MEMBER_ROW.findall(doc):
+        current = type_name or current
+        rows.append((current, member, json_type, required, constraints))
+    return rows
+
+
+def model_members(model: type[BaseModel], prefix: str = "") -> dict[str, bool]:
+    """Every member of a body model, nested ones as ``a.b`` and ``a[].b``: is it required?"""
+    members = {}
+    for name, field in model.model_fields.items():
+        key = prefix + (field.alias or name)
+        members[key] = field.is_required()
+        nested, suffix = _nested_model(field.annotation)
+        if nested is not None:
+            members.update(model_members(nested, key + suffix + "."))
+    return members
+
+
+def _nested_model(annotation: Any) -> tuple[type[BaseModel] | None, str]:
+    origin = typing.get_origin(annotation)
+    if origin is list:
+        item, _ = _nested_model(typing.get_args(annotation)[0])
+        return item, "[]"
+    if origin in (typing.Union, types.UnionType):
+        for alternative in typing.get_args(annotation):
+            found = _nested_model(alternative)
+            if found[0] is not None:
+                return found
+        return None, ""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation, ""
+    return None, ""
+
+
+def _resolve(node: dict[str, Any], defs: dict[str, Any]) -> dict[str, Any]:
+    while "$ref" in node:
+        node = defs[node["$ref"].rsplit("/", 1)[1]]
+    return node
+
+
+def _alternatives(node: dict[str, Any], defs: dict[str, Any]) -> list[dict[str, Any]]:
+    """The non-null schemas a member may match (``X | None`` is X, and null means absent)."""
+    node = _resolve(node, defs)
+    options = [_resolve(option, defs) for option in node.get("anyOf", [node])]
+    return [option for option in options if option.get("type") != "null"]
+
+
+def schema_members(
+    schema: dict[str, Any], defs: dict[str, Any], prefix: str = ""
+) -> dict[str, dict[str, Any]]:
+    """Every member of a body schema, nested ones named as in ``model_members``."""
+    members = {}
+    for name, node in schema.get("properties", {}).items():
+        members[prefix + name] = node
+        for option in _alternatives(node, defs):
+            if option.get("type") == "object":
+                members.update(schema_members(option, defs, f"{prefix}{name}."))
+            elif option.get("type") == "array":
+                item = _resolve(option["items"], defs)
+                if item.get("type") == "object":
+                    members.update(schema_members(item, defs, f"{prefix}{name}[]."))
+    return members
+
+
+def _json_type(option: dict[str, Any], defs: dict[str, Any]) -> str:
+    if "type" not in option:
+        return "any JSON"
+    if option["type"] == "array":
+        return f"array of {_json_type(_resolve(option['items'], defs), defs)}s"
+    return str(option["type"])
+
+
+def json_type_of(node: dict[str, Any], defs: dict[str, Any]) -> str:
+    """The JSON type a member table states for a member: string, array of objects, any JSON…"""
+    kinds = {_json_type(option, defs) for option in _alternatives(node, defs)}
+    assert len(kinds) == 1, kinds
+    return kinds.pop()
+
+
+def constraints_of(node: dict[str, Any], defs: dict[str, Any]) -> list[str]:
+    """The texts a member's constraints cell must contain: its patterns, bounds and values."""
+    options = _alternatives(node, defs)
+    texts = []
+    for option in options:
+        if "pattern" in option:
+            texts.append(f"`{option['pattern']}`")
+        if "maxLength" in option:
+            texts.append(f"at most {option['maxLength']} characters")
+        if "minimum" in option:
+            texts.append(f"≥ {option['minimum']}")
+        if "minItems" in option or "maxItems" in option:
+            texts.append(f"{option['minItems']}\N{EN DASH}{option['maxItems']}")
+        if option.get("type") == "array":
+            item = _resolve(option["items"], defs)
+            if item.get("type") != "object":  # object items have rows of their own
+                texts += constraints_of(item, defs)
+        if "enum" in option and len(options) == 1:  # an enum beside free text is not listed
+            texts += [f"`{value}`" for value in option["enum"]]
+    return texts
 
 
 def example_section(doc: str, name: str) -> str:
@@ -197,3 +342,111 @@ def test_jwe_header_shown_is_what_encryption_produces(doc):
     header["epk"]["x"] = shown["epk"]["x"]
     assert header == shown
     assert BOB.key_agreement_kid == shown["kid"]
+
+
+def test_schema_blocks_are_the_generated_ones(doc):
+    """Every type has exactly one schema block, under its own heading, exactly as generated."""
+    blocks = schema_blocks(doc)
+    assert set(blocks) == set(ALL_TYPES)
+    for name, shown in blocks.items():
+        assert shown == [generated_schema(name)], name
+
+
+def test_relationship_schemas_are_the_generated_ones(doc):
+    """The JSON Schemas shown for the relationship bodies are exactly those the code generates."""
+    relationship_only = set(ALL_TYPES) - set(v1_types())
+    assert len(relationship_only) == 4
+    for name in relationship_only:
+        assert generated_schema(name) in doc, name
+
+
+@pytest.mark.parametrize("type_name", list(ALL_TYPES))
+def test_member_table_lists_every_member(doc, type_name):
+    """The member table of a body lists exactly its model's members, nested ones included."""
+    model = ALL_TYPES.model_for(type_name)
+    assert model is not None
+    shown = [row[1] for row in member_rows(doc) if row[0] == type_name]
+    assert len(shown) == len(set(shown)), f"a member of {type_name} is listed twice"
+    assert set(shown) == set(model_members(model)), type_name
+
+
+@pytest.mark.parametrize("type_name", list(ALL_TYPES))
+def test_member_table_states_types_and_constraints(doc, type_name):
+    """Each member row states the member's JSON type, whether it is required, and its bounds."""
+    model = ALL_TYPES.model_for(type_name)
+    assert model is not None
+    schema = model.model_json_schema()
+    defs = schema.get("$defs", {})
+    nodes = schema_members(schema, defs)
+    required = model_members(model)
+    assert set(nodes) == set(required)
+    for _, member, json_type, stated_required, constraints in (
+        row for row in member_rows(doc) if row[0] == type_name
+    ):
+        assert json_type == json_type_of(nodes[member], defs), member
+        assert stated_required.split(" ")[0] == ("yes" if required[member] else "no"), member
+        for text in constraints_of(nodes[member], defs):
+            assert text in constraints, f"{type_name} {member}: {text} not stated"
+
+
+def test_member_tables_name_only_known_types(doc):
+    """No member table row belongs to a type the code does not register."""
+    assert {row[0] for row in member_rows(doc)} == set(ALL_TYPES)
+
+
+def test_r_buttons_are_the_code_states(doc):
+    """The states each side sends, as the r-button table lists them, are the code's."""
+    rows = dict(re.findall(r"^\| (person|vendor) \| ([^|]+) \|", doc, flags=re.MULTILINE))
+    assert set(re.findall(r"`([a-z]+)`", rows["person"])) == {s.value for s in PERSON_STATES}
+    assert set(re.findall(r"`([a-z]+)`", rows["vendor"])) == {s.value for s in VENDOR_STATES}
+
+
+def test_outbox_lifetime_stated_is_the_default(doc):
+    """The lifetime of outbox messages the document states is what the agent signs with."""
+    lifetime = message_lifetime(DEFAULT_MAX_AGE)
+    assert lifetime == script.OUTBOX_LIFETIME == 262800
+    assert f"**{lifetime} s**" in doc
+    assert message_lifetime(10**9) == 2592000
+
+
+def test_relationship_examples_are_deterministic():
+    """Building the relationship examples twice gives the same bytes."""
+    assert script.relationship_examples() == script.relationship_examples()
+    assert set(RELATIONSHIP_EXAMPLE_NAMES) >= {"relationship_request", "profile_update"}
+
+
+@pytest.mark.parametrize("name", RELATIONSHIP_EXAMPLE_NAMES)
+def test_relationship_example_appears_verbatim(doc, name):
+    """Each regenerated relationship example appears verbatim in the document."""
+    assert script.relationship_examples()[name] in doc
+
+
+def test_generated_relationship_section_is_current(doc):
+    """The whole generated relationship examples part, decoded payloads included, is current."""
+    assert script.relationship_markdown() in doc
+
+
+@pytest.mark.parametrize("name", RELATIONSHIP_EXAMPLE_NAMES)
+def test_relationship_example_verdict_is_what_the_recipient_gives(doc, name):
+    """The verdict stated for a relationship example is the one its recipient gives."""
+    start = doc.index(f"#### Example `{name}`:")
+    end = doc.find("\n#### ", start + 1)
+    section = doc[start : end if end != -1 else len(doc)]
+    match = re.search(r"^Verdict of ([A-Z][a-z]+): `([a-z_]+)`$", section, re.MULTILINE)
+    assert match is not None, f"no verdict stated for {name}"
+    receiver = script.IDENTITIES[match.group(1)]
+    token = script.relationship_examples()[name]
+    assert verdict_of(receiver, token, relationship_types()) == match.group(2)
+    assert verdict_of(receiver, token) == RefusalCode.UNKNOWN_TYPE.value  # v1 types alone
+
+
+def test_relationship_answer_threads_to_the_request():
+    """The vendor's answer is addressed to the request's sender and its thid is the request's id."""
+    examples = script.relationship_examples()
+    request = verifier_for(BOB, relationship_types()).verify(examples["relationship_request"])
+    answer = verifier_for(ALICE, relationship_types()).verify(examples["relationship_accepted"])
+    assert answer.envelope.thid == request.id
+    assert answer.envelope.to == request.sender
+    assert request.envelope.expires_time - request.envelope.created_time == (
+        message_lifetime(DEFAULT_MAX_AGE)
+    )

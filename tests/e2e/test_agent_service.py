@@ -189,7 +189,7 @@ def test_pause_holds_changes_and_resume_sends_the_newest(
     assert paused["active"] is False
     agent.api.put("/api/profile/email.home", json={"value": "ann@new.example"}).raise_for_status()
     eventually(
-        lambda: fleet_customers(grocer)[vendor["our_did"]]["state"] == "paused",
+        lambda: fleet_customers(grocer)[vendor["our_did"]]["person_state"] == "paused",
         what="the vendor hearing of the pause",
     )
     assert fleet_customers(grocer)[vendor["our_did"]]["fields"]["email.home"] == "ann@example.org"

@@ -29,8 +29,9 @@ class AgentConfig(BaseModel):
     """Let vendor URLs point at this machine (127.0.0.1, ::1) — for tests and demos."""
     allow_private: bool = False
     """Let vendor URLs point at private networks (10/8, 192.168/16, …)."""
-    delivery_max_age: Annotated[float, Field(gt=0, le=30 * 24 * 3600)] = 3 * 24 * 3600.0
-    """Seconds a message is retried before it is marked failed."""
+    delivery_max_age: Annotated[float, Field(gt=0, le=29 * 24 * 3600)] = 3 * 24 * 3600.0
+    """Seconds a message is retried before it is marked failed (at most 29 days: a
+    message's signed lifetime is this plus an hour, and no message lives over 30)."""
 
     def with_value(self, name: str, value: str) -> AgentConfig:
         """A copy with ``name`` set from its text form; ValueError when it does not fit."""

@@ -9,6 +9,7 @@ that wants to send before it exits) which messages were just written.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -40,6 +41,7 @@ from vrm.agent.outbox import store as outbox
 from vrm.agent.outbox.store import DeliveryStatus
 from vrm.agent.profile import service as profile
 from vrm.agent.profile.service import FieldVersion
+from vrm.agent.profile.vcard import ImportResult, from_vcard, to_vcard
 from vrm.agent.relationships.service import (
     Relationship,
     add_relationship,
@@ -322,6 +324,39 @@ class PersonalAgent:
         """Every field that has a value."""
         with self.engine.begin() as connection:
             return profile.profile(connection, self.sealer)
+
+    def export_profile(
+        self, *, format: str, to: str, write: Callable[[str], None] | None = None
+    ) -> tuple[str, int]:
+        """The profile in clear as a vCard 4 or JSON, and how many fields it holds.
+
+        The export is recorded in the audit log once ``write`` (if given) has put the
+        document where it goes: a failed write is not logged as a disclosure.
+        """
+        with self.engine.begin() as connection:
+            values = profile.profile(connection, self.sealer)
+            document = (
+                to_vcard(values)
+                if format == "vcard"
+                else json.dumps(values, indent=2, ensure_ascii=False) + "\n"
+            )
+            if write is not None:
+                write(document)
+            audit.append(
+                connection,
+                self.sealer,
+                kind="profile.export",
+                details={"format": format, "fields": len(values), "to": to},
+                now=self.clock(),
+            )
+        return document, len(values)
+
+    def import_vcard(self, card: str, *, changed_by: str = "vcard import") -> ImportResult:
+        """Set fields from a vCard (3 or 4); granted vendors get the new values."""
+        result = from_vcard(card)
+        if result.fields:
+            self.set_fields(result.fields, changed_by=changed_by)
+        return result
 
     def field_history(self, path: str) -> list[FieldVersion]:
         """Every version of one field, oldest first."""

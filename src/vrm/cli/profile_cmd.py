@@ -18,11 +18,9 @@ from rich.table import Table
 from rich.text import Text
 from sqlalchemy import Connection
 
-from vrm.agent.audit import service as audit
 from vrm.agent.home import AgentHome
 from vrm.agent.profile import service
 from vrm.agent.profile.fields import InvalidField, check_path
-from vrm.agent.profile.vcard import from_vcard, to_vcard
 from vrm.agent.setup import unlocked
 from vrm.cli.agent_cmd import HomeOption, ask_passphrase
 from vrm.cli.opened_agent import opened_agent
@@ -156,26 +154,14 @@ def export(
     ] = None,
 ) -> None:
     """Write the profile out in clear, as a vCard 4 or JSON — the person's own choice."""
-    with _profile(home, write=True) as (connection, sealer):
-        values = service.profile(connection, sealer)
-        if output_format is ExportFormat.VCARD:
-            document = to_vcard(values)
-        else:
-            document = json.dumps(values, indent=2, ensure_ascii=False) + "\n"
-        # Written before the audit entry commits: a failed write is not logged as a disclosure.
-        _write_out(document, output)
-        audit.append(
-            connection,
-            sealer,
-            kind="profile.export",
-            details={
-                "format": output_format.value,
-                "fields": len(values),
-                "to": str(output) if output else "standard output",
-            },
+    with opened_agent(home) as agent:
+        _, fields = agent.export_profile(
+            format=output_format.value,
+            to=str(output) if output else "standard output",
+            write=lambda document: _write_out(document, output),
         )
     if output is not None:
-        errors.print(f"Wrote {len(values)} fields to {output} (not encrypted)")
+        errors.print(f"Wrote {fields} fields to {output} (not encrypted)")
 
 
 def _write_out(document: str, output: Path | None) -> None:
@@ -197,10 +183,8 @@ def import_(
         card = source.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
         raise InvalidField(f"{source} is not a text vCard (UTF-8)") from exc
-    result = from_vcard(card)
     with opened_agent(home) as agent:
-        if result.fields:
-            agent.set_fields(result.fields, changed_by="vcard import")
+        result = agent.import_vcard(card)
         console.print(Text(f"Imported {len(result.fields)} fields from {source}"))
         for reason in result.skipped:
             console.print(Text(f"skipped: {reason}", style="yellow"))

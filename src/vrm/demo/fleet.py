@@ -3,8 +3,8 @@
 Each vendor keeps, per customer DID, the newest version of every field it was
 sent (an older update arriving late changes nothing), drops revoked fields, and
 answers relationship requests by its policy (accept, refuse, or leave them
-unanswered). It is the least a vendor must do to take part; the full vendor
-endpoint, with its store and CRM adapters, is ``vrm serve vendor``.
+unanswered). It is the least a vendor must do to take part: it keeps nothing on
+disk and forwards nothing to a CRM.
 
 Vendor ``i`` has its inbox at ``/v/i/inbox``; vendor 0 is also the party of the
 origin (``/.well-known/vrm`` and ``/inbox``). ``GET /fleet`` lists the vendors
@@ -28,6 +28,7 @@ from fastapi import FastAPI, HTTPException, Request
 from starlette.routing import Route
 
 from vrm.protocol import (
+    PERSON_STATES,
     PROFILE_REVOKE,
     PROFILE_UPDATE,
     RELATIONSHIP_REQUEST,
@@ -38,6 +39,8 @@ from vrm.protocol import (
     PartyState,
     ProfileRevoke,
     ProfileUpdate,
+    ProtocolError,
+    RefusalCode,
     RelationshipRequest,
     RelationshipState,
     Verifier,
@@ -60,6 +63,9 @@ class Customer:
     """What a vendor holds on one customer (one pairwise DID)."""
 
     state: str = "requested"
+    """The vendor's own side: requested, accepted or refused."""
+    person_state: str = "wants"
+    """The person's side, as they last announced it."""
     fields: dict[str, tuple[int, Any]] = field(default_factory=dict)
     applied: list[str] = field(default_factory=list)
 
@@ -67,6 +73,7 @@ class Customer:
         """A JSON-ready dict."""
         return {
             "state": self.state,
+            "person_state": self.person_state,
             "fields": {path: value for path, (_, value) in sorted(self.fields.items())},
             "versions": {path: version for path, (version, _) in sorted(self.fields.items())},
             "applied": self.applied,
@@ -120,16 +127,26 @@ class Fleet:
 
     def apply(self, vendor: FleetVendor, message: Message) -> None:
         """Apply one verified message to the vendor's records (idempotent by version)."""
+        body = message.body
+        if isinstance(body, RelationshipState) and body.state not in PERSON_STATES:
+            raise ProtocolError(
+                RefusalCode.INVALID_BODY, "a person's state is wants, paused or ended"
+            )
         customer = vendor.customers.setdefault(message.sender, Customer())
         customer.applied.append(message.id)
-        body = message.body
         if message.type == RELATIONSHIP_REQUEST and isinstance(body, RelationshipRequest):
             if self.policy != MANUAL:
                 state = PartyState.ACCEPTED if self.policy == ACCEPT else PartyState.REFUSED
                 customer.state = state.value
                 self._later(self._answer(vendor, message, body.reply_to, state))
         elif message.type == RELATIONSHIP_STATE and isinstance(body, RelationshipState):
-            customer.state = body.state.value
+            if body.state not in PERSON_STATES:
+                raise ProtocolError(
+                    RefusalCode.INVALID_BODY, "a person's state is wants, paused or ended"
+                )
+            customer.person_state = body.state.value
+            if body.state == PartyState.ENDED:
+                customer.fields.clear()  # ending withdraws every grant
         elif message.type == PROFILE_UPDATE and isinstance(body, ProfileUpdate):
             for value in body.fields:
                 held = customer.fields.get(value.path)

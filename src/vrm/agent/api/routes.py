@@ -11,12 +11,15 @@ import datetime as dt
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from vrm.agent.outbox.store import STATES
 from vrm.agent.personal_agent import PersonalAgent
 
 router = APIRouter(prefix="/api")
+MAX_VCARD_BYTES = 256 * 1024
 
 
 class Request_(BaseModel):
@@ -86,6 +89,32 @@ def delete_field(path: str, agent: Agent) -> dict[str, Any]:
     """Clear a field (its history is kept); vendors granted it are told."""
     written = agent.clear_field(path, changed_by="api")
     return {"field": written.path, "version": written.version, "value": None}
+
+
+@router.get(
+    "/profile.vcf",
+    tags=["profile"],
+    response_class=PlainTextResponse,
+    responses={200: {"content": {"text/vcard": {}}}},
+)
+def export_vcard(agent: Agent) -> PlainTextResponse:
+    """The profile as a vCard 4, in clear (the export is recorded in the audit log)."""
+    document, _ = agent.export_profile(format="vcard", to="api")
+    return PlainTextResponse(document, media_type="text/vcard; charset=utf-8")
+
+
+@router.post("/profile.vcf", tags=["profile"])
+async def import_vcard(request: Request, agent: Agent) -> dict[str, Any]:
+    """Set fields from a vCard (versions 3 and 4) sent as the request body."""
+    body = await request.body()
+    if len(body) > MAX_VCARD_BYTES:
+        raise ValueError(f"a vCard of more than {MAX_VCARD_BYTES} bytes is not a profile")
+    try:
+        card = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ValueError("the vCard is not UTF-8 text") from exc
+    result = await run_in_threadpool(agent.import_vcard, card, changed_by="api vcard import")
+    return {"imported": sorted(result.fields), "skipped": result.skipped}
 
 
 @router.get("/profile/{path}/history", tags=["profile"])
