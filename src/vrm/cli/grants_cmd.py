@@ -44,16 +44,17 @@ def add(
     with opened_agent(home) as agent:
         granted = agent.grant(vendor, fields, purpose=purpose, until=_date(until))
         relationship = agent.vendor(vendor)
-    names = ", ".join(grant.path for grant in granted)
-    console.print(Text(f"granted {names} to {relationship.vendor.name}"))
-    if not relationship.active:
-        console.print(
-            Text(
-                f"held: {relationship.vendor.name} is {relationship.vendor_state} and you are "
-                f"{relationship.person_state}; the values are sent once the relationship is active",
-                style="yellow",
+        names = ", ".join(grant.path for grant in granted)
+        console.print(Text(f"granted {names} to {relationship.vendor.name}"))
+        if not relationship.active:
+            console.print(
+                Text(
+                    f"held: {relationship.vendor.name} is {relationship.vendor_state} and you"
+                    f" are {relationship.person_state}; the values are sent once the"
+                    " relationship is active",
+                    style="yellow",
+                )
             )
-        )
 
 
 @app.command("revoke")
@@ -61,7 +62,7 @@ def revoke(vendor: VendorArgument, fields: FieldsArgument, home: HomeOption = No
     """Take fields back: the vendor is sent a signed revocation."""
     with opened_agent(home) as agent:
         revoked = agent.revoke(vendor, fields)
-    console.print(Text(f"revoked {', '.join(grant.path for grant in revoked)}"))
+        console.print(Text(f"revoked {', '.join(grant.path for grant in revoked)}"))
 
 
 @app.command("list")

@@ -139,28 +139,25 @@ def grant_state(grant: GrantRecord, relationship: Relationship) -> str:
     return "revoked" if grant.revoked_at else "expired"
 
 
-def _press(action: str, vendor: str, home: HomeOption) -> Relationship:
+def _press(action: str, vendor: str, home: HomeOption, done: str) -> None:
     with opened_agent(home) as agent:
         changed: Relationship = getattr(agent, action)(vendor)
-    return changed
+        console.print(Text(f"{changed.vendor.name}: {done}"))
 
 
 @app.command("pause")
 def pause(vendor: VendorArgument, home: HomeOption = None) -> None:
     """Pause: the vendor is told; nothing more is sent until you resume."""
-    rel = _press("pause", vendor, home)
-    console.print(Text(f"{rel.vendor.name}: paused"))
+    _press("pause", vendor, home, "paused")
 
 
 @app.command("resume")
 def resume(vendor: VendorArgument, home: HomeOption = None) -> None:
     """Resume a paused relationship; the vendor gets the current values of its grants."""
-    rel = _press("resume", vendor, home)
-    console.print(Text(f"{rel.vendor.name}: resumed"))
+    _press("resume", vendor, home, "resumed")
 
 
 @app.command("end")
 def end(vendor: VendorArgument, home: HomeOption = None) -> None:
     """End the relationship: every grant to the vendor is revoked, and it is told."""
-    rel = _press("end", vendor, home)
-    console.print(Text(f"{rel.vendor.name}: ended"))
+    _press("end", vendor, home, "ended, every grant revoked")
