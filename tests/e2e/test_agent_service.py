@@ -225,6 +225,27 @@ def test_a_refusing_vendor_gets_nothing(running_agent: RunningAgent) -> None:
         picky.stop()
 
 
+def test_vcard_round_trip_and_backup_through_the_api(running_agent: RunningAgent) -> None:
+    agent = running_agent
+    card = "\r\n".join(
+        ["BEGIN:VCARD", "VERSION:4.0", "FN:Ann Lee", "EMAIL;TYPE=home:ann@example.org", "END:VCARD"]
+    )
+    imported = agent.api.post("/api/profile.vcf", content=card.encode())
+    assert imported.status_code == 200, imported.text
+    assert "email.home" in imported.json()["imported"]
+    assert agent.get("/api/profile")["email.home"] == "ann@example.org"
+    exported = agent.api.get("/api/profile.vcf")
+    assert exported.headers["content-type"].startswith("text/vcard")
+    assert "ann@example.org" in exported.text
+    assert "profile.export" in [entry["kind"] for entry in agent.get("/api/audit")]
+
+    copy = agent.api.get("/api/backup")
+    assert copy.status_code == 200
+    assert copy.content.startswith(b"SQLite format 3\x00")
+    assert b"ann@example.org" not in copy.content  # sealed, as stored
+    assert "attachment" in copy.headers["content-disposition"]
+
+
 @pytest.mark.parametrize(
     ("method", "path", "body", "status", "code"),
     [
@@ -239,17 +260,21 @@ def test_a_refusing_vendor_gets_nothing(running_agent: RunningAgent) -> None:
         ("get", "/api/deliveries?state=lost", None, 422, "invalid_request"),
         ("put", "/api/config/allow_loopback", {"value": "maybe"}, 422, "invalid_request"),
         ("put", "/api/config/colour", {"value": "blue"}, 422, "invalid_request"),
+        ("post", "/api/profile.vcf", "not a vcard", 422, "invalid_field"),
     ],
 )
 def test_bad_input_is_a_problem_document(
     running_agent: RunningAgent,
     method: str,
     path: str,
-    body: dict[str, Any] | None,
+    body: dict[str, Any] | str | None,
     status: int,
     code: str,
 ) -> None:
-    reply = running_agent.api.request(method.upper(), path, json=body)
+    if isinstance(body, str):
+        reply = running_agent.api.request(method.upper(), path, content=body.encode())
+    else:
+        reply = running_agent.api.request(method.upper(), path, json=body)
     assert reply.status_code == status, reply.text
     assert reply.headers["content-type"] == "application/problem+json"
     assert reply.json()["code"] == code

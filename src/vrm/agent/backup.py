@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import tempfile
 import time
 from contextlib import closing
 from pathlib import Path
@@ -40,6 +41,14 @@ def backup(home: AgentHome, passphrase: str, target: Path) -> None:
     descriptor = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     os.close(descriptor)
     _copy(home.database, target)
+
+
+def backup_bytes(database: Path) -> bytes:
+    """A consistent copy of a running agent's database, as bytes (sealed as stored)."""
+    with tempfile.TemporaryDirectory() as folder:
+        target = Path(folder) / "backup.db"
+        _copy(database, target)
+        return target.read_bytes()
 
 
 def restore(

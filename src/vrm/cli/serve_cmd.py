@@ -82,7 +82,10 @@ def agent(
         with unlocked(where, passphrase) as opened:
             personal = PersonalAgent(opened.engine, opened.sealer)
             built = create_agent_app(
-                personal, api_token=opened.api_token, seen_ids_path=where.path / "seen-ids.db"
+                personal,
+                api_token=opened.api_token,
+                seen_ids_path=where.path / "seen-ids.db",
+                database_path=where.database,
             )
             async with LocalServer(built, host=host, port=port) as server:
                 personal.listening_at(server.url)

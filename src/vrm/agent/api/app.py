@@ -63,6 +63,7 @@ def create_agent_app(
     *,
     api_token: str,
     seen_ids_path: Path,
+    database_path: Path | None = None,
     backoff: Backoff | None = None,
     poll_interval: float = 1.0,
 ) -> FastAPI:
@@ -126,6 +127,7 @@ def create_agent_app(
         "Every /api operation needs the bearer token `vrm token` shows.",
     )
     app.state.agent = agent
+    app.state.database_path = database_path or seen_ids_path.with_name("agent.db")
     app.state.worker = worker
     install_problem_handlers(app)
     _install_agent_problems(app)

@@ -12,9 +12,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import PlainTextResponse
+from fastapi.responses import PlainTextResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from vrm.agent.backup import backup_bytes
 from vrm.agent.outbox.store import STATES
 from vrm.agent.personal_agent import PersonalAgent
 
@@ -228,6 +229,23 @@ def audit_verify(agent: Agent) -> dict[str, Any]:
         "problem": verdict.problem,
         "first_bad_seq": verdict.first_bad_seq,
     }
+
+
+@router.get(
+    "/backup",
+    tags=["settings"],
+    response_class=Response,
+    responses={200: {"content": {"application/vnd.sqlite3": {}}}},
+)
+def download_backup(request: Request) -> Response:
+    """The whole agent as one encrypted file (vrm restore FILE reads it; needs the passphrase)."""
+    copied = backup_bytes(request.app.state.database_path)
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+    return Response(
+        copied,
+        media_type="application/vnd.sqlite3",
+        headers={"Content-Disposition": f'attachment; filename="vrm-backup-{stamp}.db"'},
+    )
 
 
 @router.get("/config", tags=["settings"])
