@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.agent.vendors import Clock, VendorNetwork, make_worker
 from vrm.agent.home import AgentHome
+from vrm.agent.outbox.worker import DeliveryWorker
+from vrm.agent.personal_agent import PersonalAgent
 from vrm.agent.setup import UnlockedAgent, init_agent, unlocked
 from vrm.vault import FAST_INSECURE_KDF
 
@@ -21,3 +24,29 @@ def agent(tmp_path: Path) -> Iterator[UnlockedAgent]:
     init_agent(home, PASSPHRASE, kdf=FAST_INSECURE_KDF)
     with unlocked(home, PASSPHRASE) as opened:
         yield opened
+
+
+@pytest.fixture
+def clock() -> Clock:
+    """The time the person's agent sees; tests move it by hand."""
+    return Clock()
+
+
+@pytest.fixture
+def person(agent: UnlockedAgent, clock: Clock) -> PersonalAgent:
+    """The unlocked agent's actions, on the test's clock."""
+    return PersonalAgent(agent.engine, agent.sealer, clock=clock)
+
+
+@pytest.fixture
+async def network() -> AsyncIterator[VendorNetwork]:
+    """In-process vendors, reached by host name."""
+    vendors = VendorNetwork()
+    yield vendors
+    await vendors.aclose()
+
+
+@pytest.fixture
+def worker(person: PersonalAgent, network: VendorNetwork, clock: Clock) -> DeliveryWorker:
+    """The delivery worker, sending the person's outbox over the test network."""
+    return make_worker(person, network, clock)

@@ -38,7 +38,9 @@ class AgentConfig(BaseModel):
         if name not in AgentConfig.model_fields:
             known = ", ".join(AgentConfig.model_fields)
             raise ValueError(f"no setting {name!r}; the settings are {known}")
-        parsed: Any = None if value.strip().lower() in ("", "none", "unset") else value
+        parsed: Any = value
+        if value.strip().lower() in ("", "none", "unset", "default"):
+            parsed = AgentConfig.model_fields[name].default
         try:
             return AgentConfig.model_validate({**self.model_dump(), name: parsed})
         except ValidationError as exc:

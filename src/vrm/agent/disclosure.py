@@ -12,16 +12,20 @@ import datetime as dt
 import time
 from collections import defaultdict
 from collections.abc import Iterable
+from typing import Any
 
 from sqlalchemy import Connection
 
 from vrm.agent.audit import service as audit
+from vrm.agent.errors import NotFound
 from vrm.agent.grants.service import GrantRecord, active_grants_of_field, grants_of
-from vrm.agent.outbox.store import DEFAULT_MAX_AGE, enqueue
+from vrm.agent.outbox.store import DEFAULT_MAX_AGE, NewMessage, enqueue, enqueue_all
 from vrm.agent.profile.service import FieldVersion, latest_version
 from vrm.agent.relationships.service import (
+    UNKNOWN,
     Relationship,
-    get_relationship,
+    get_relationships,
+    identities_of,
     identity_of,
 )
 from vrm.protocol import (
@@ -29,6 +33,7 @@ from vrm.protocol import (
     PROFILE_UPDATE,
     FieldValue,
     Grant,
+    Identity,
     ProfileRevoke,
     ProfileUpdate,
 )
@@ -55,56 +60,11 @@ def disclose(
     if not relationship.active:
         return []
     versions = {} if versions is None else versions
-    groups: dict[tuple[str, str | None], list[tuple[GrantRecord, FieldVersion]]] = defaultdict(list)
-    for grant in grants:
-        if grant.path not in versions:
-            versions[grant.path] = latest_version(connection, sealer, path=grant.path)
-        version = versions[grant.path]
-        if version is not None:
-            groups[(grant.purpose, grant.until)].append((grant, version))
+    groups = _groups(connection, sealer, grants, versions)
     if not groups:
         return []
     sender = identity_of(connection, sealer, relationship)
-    message_ids = []
-    for (purpose, until), members in groups.items():
-        message_id = enqueue(
-            connection,
-            sealer,
-            sender=sender,
-            to=relationship.vendor.did,
-            inbox=relationship.vendor.inbox,
-            type=PROFILE_UPDATE,
-            body=ProfileUpdate(
-                grant=Grant(purpose=purpose, until=until),
-                fields=[
-                    FieldValue(
-                        path=version.path,
-                        version=version.version,
-                        value=version.value,
-                        changed_time=int(version.changed_at),
-                    )
-                    for _, version in members
-                ],
-            ),
-            vendor_id=relationship.id,
-            max_age=max_age,
-            now=now,
-        )
-        audit.append(
-            connection,
-            sealer,
-            kind="disclosure",
-            details={
-                "vendor": relationship.id,
-                "fields": [version.path for _, version in members],
-                "versions": [version.version for _, version in members],
-                "grants": [grant.id for grant, _ in members],
-                "message": message_id,
-            },
-            now=now,
-        )
-        message_ids.append(message_id)
-    return message_ids
+    return _queue(connection, sealer, [(relationship, sender, groups)], max_age=max_age, now=now)
 
 
 def disclose_all_granted(
@@ -132,27 +92,38 @@ def propagate_change(
     max_age: float = DEFAULT_MAX_AGE,
     now: float | None = None,
 ) -> list[str]:
-    """Queue the new values of changed fields for every vendor granted them."""
+    """Queue the new values of changed fields for every vendor granted them.
+
+    The same messages and audit entries as :func:`disclose` for each vendor in
+    turn, with the relationships and identities read in one query each and the
+    messages and entries written together: one change may go to a thousand vendors.
+    """
     now = time.time() if now is None else now
     today = _today(now)
     by_vendor: dict[int, list[GrantRecord]] = defaultdict(list)
     for path in dict.fromkeys(paths):
         for grant in active_grants_of_field(connection, sealer, path, today=today):
             by_vendor[grant.vendor_id].append(grant)
+    if not by_vendor:
+        return []
+    relationships = get_relationships(connection, sealer, by_vendor)
+    senders = identities_of(connection, sealer, [r for r in relationships.values() if r.active])
     versions: dict[str, FieldVersion | None] = {}
-    message_ids = []
+    planned: list[_Planned] = []
     for vendor_id, grants in by_vendor.items():
-        relationship = get_relationship(connection, sealer, vendor_id)
-        message_ids += disclose(
-            connection,
-            sealer,
-            relationship=relationship,
-            grants=grants,
-            versions=versions,
-            max_age=max_age,
-            now=now,
-        )
-    return message_ids
+        relationship = relationships.get(vendor_id)
+        if relationship is None:
+            raise NotFound(f"no vendor {vendor_id}")
+        if not relationship.active:
+            continue
+        groups = _groups(connection, sealer, grants, versions)
+        if not groups:
+            continue
+        sender = senders.get(relationship.id)
+        if sender is None:
+            raise NotFound(f"the identity of vendor {relationship.id} is missing")
+        planned.append((relationship, sender, groups))
+    return _queue(connection, sealer, planned, max_age=max_age, now=now)
 
 
 def send_revocation(
@@ -167,9 +138,10 @@ def send_revocation(
 ) -> str | None:
     """Queue a signed ``profile.revoke`` for fields the vendor may have received.
 
-    A vendor that never accepted was never sent anything, so it is not told.
+    A vendor that never answered was never sent anything, so it is not told; one
+    that accepted once and has since refused or ended may still hold the values.
     """
-    if relationship.vendor_state not in ("accepted",) or not paths:
+    if relationship.vendor_state == UNKNOWN or not paths:
         return None
     return enqueue(
         connection,
@@ -183,6 +155,88 @@ def send_revocation(
         max_age=max_age,
         now=now,
     )
+
+
+_Group = list[tuple[GrantRecord, FieldVersion]]
+_Groups = dict[tuple[str, str | None], _Group]
+_Planned = tuple[Relationship, Identity, _Groups]
+
+
+def _groups(
+    connection: Connection,
+    sealer: Sealer,
+    grants: Iterable[GrantRecord],
+    versions: dict[str, FieldVersion | None],
+) -> _Groups:
+    """The grants with a value to send, by (purpose, end date); ``versions`` caches values."""
+    groups: _Groups = defaultdict(list)
+    for grant in grants:
+        if grant.path not in versions:
+            versions[grant.path] = latest_version(connection, sealer, path=grant.path)
+        version = versions[grant.path]
+        if version is not None:
+            groups[(grant.purpose, grant.until)].append((grant, version))
+    return groups
+
+
+def _queue(
+    connection: Connection,
+    sealer: Sealer,
+    planned: list[_Planned],
+    *,
+    max_age: float,
+    now: float,
+) -> list[str]:
+    """Sign and queue one profile.update per group of each vendor, and audit each."""
+    bodies: dict[tuple[str, str | None, tuple[tuple[str, int], ...]], ProfileUpdate] = {}
+    messages: list[NewMessage] = []
+    for relationship, sender, groups in planned:
+        for (purpose, until), members in groups.items():
+            # Vendors granted the same fields for the same purpose get the same body.
+            key = (purpose, until, tuple((v.path, v.version) for _, v in members))
+            body = bodies.get(key)
+            if body is None:
+                body = bodies[key] = ProfileUpdate(
+                    grant=Grant(purpose=purpose, until=until),
+                    fields=[
+                        FieldValue(
+                            path=version.path,
+                            version=version.version,
+                            value=version.value,
+                            changed_time=int(version.changed_at),
+                        )
+                        for _, version in members
+                    ],
+                )
+            messages.append(
+                NewMessage(
+                    sender=sender,
+                    to=relationship.vendor.did,
+                    inbox=relationship.vendor.inbox,
+                    type=PROFILE_UPDATE,
+                    body=body,
+                    vendor_id=relationship.id,
+                )
+            )
+    message_ids = enqueue_all(connection, sealer, messages, max_age=max_age, now=now)
+    records: list[tuple[str, dict[str, Any]]] = []
+    numbered = iter(message_ids)
+    for relationship, _, groups in planned:
+        for members in groups.values():
+            records.append(
+                (
+                    "disclosure",
+                    {
+                        "vendor": relationship.id,
+                        "fields": [version.path for _, version in members],
+                        "versions": [version.version for _, version in members],
+                        "grants": [grant.id for grant, _ in members],
+                        "message": next(numbered),
+                    },
+                )
+            )
+    audit.append_all(connection, sealer, records, now=now)
+    return message_ids
 
 
 def _today(now: float) -> dt.date:

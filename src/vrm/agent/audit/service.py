@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import struct
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,6 +26,15 @@ HEAD_SETTING = "audit_head"
 _PURPOSE = "audit-chain"
 _HEAD_PURPOSE = "audit-head"
 _GENESIS = bytes(32)
+_INSERT = text(
+    "INSERT INTO audit_entries (seq, at, kind, sealed_details, mac) "
+    "VALUES (:seq, :at, :kind, :sealed, :mac)"
+)
+_READ_HEAD = text("SELECT value FROM settings WHERE name = :name")
+_WRITE_HEAD = text(
+    "INSERT INTO settings (name, value) VALUES (:name, :value) "
+    "ON CONFLICT (name) DO UPDATE SET value = excluded.value"
+)
 
 
 @dataclass(frozen=True)
@@ -56,22 +66,40 @@ def append(
     now: float | None = None,
 ) -> AuditEntry:
     """Add an entry in the caller's transaction (so it commits with what it records)."""
+    return append_all(connection, sealer, [(kind, details)], now=now)[0]
+
+
+def append_all(
+    connection: Connection,
+    sealer: Sealer,
+    records: Sequence[tuple[str, dict[str, Any]]],
+    *,
+    now: float | None = None,
+) -> list[AuditEntry]:
+    """Add ``(kind, details)`` entries in order, in the caller's transaction.
+
+    The same entries as :func:`append` once per record, with the log's head read
+    and written once and the entries inserted together (a change sent to many
+    vendors records one disclosure per vendor).
+    """
+    if not records:
+        return []
     head = _read_head(connection)
     seq, previous = (head[0] + 1, head[1]) if head else (1, _GENESIS)
     if seq < 1:
         raise DamagedData("the audit log's record of its newest entry is damaged")
     at = time.time() if now is None else now
-    sealed = sealer.seal_text(json.dumps(details, sort_keys=True), f"audit/{seq}")
-    mac = sealer.mac(_chained(previous, seq, at, kind, sealed), _PURPOSE)
-    connection.execute(
-        text(
-            "INSERT INTO audit_entries (seq, at, kind, sealed_details, mac) "
-            "VALUES (:seq, :at, :kind, :sealed, :mac)"
-        ),
-        {"seq": seq, "at": at, "kind": kind, "sealed": sealed, "mac": mac},
-    )
-    _write_head(connection, sealer, seq, mac)
-    return AuditEntry(seq=seq, at=at, kind=kind, details=details)
+    rows = []
+    written = []
+    for kind, details in records:
+        sealed = sealer.seal_text(json.dumps(details, sort_keys=True), f"audit/{seq}")
+        previous = sealer.mac(_chained(previous, seq, at, kind, sealed), _PURPOSE)
+        rows.append({"seq": seq, "at": at, "kind": kind, "sealed": sealed, "mac": previous})
+        written.append(AuditEntry(seq=seq, at=at, kind=kind, details=details))
+        seq += 1
+    connection.execute(_INSERT, rows)
+    _write_head(connection, sealer, seq - 1, previous)
+    return written
 
 
 def entries(connection: Connection, sealer: Sealer) -> list[AuditEntry]:
@@ -126,9 +154,7 @@ def _chained(previous: bytes, seq: int, at: float, kind: str, sealed: bytes) -> 
 
 def _read_head(connection: Connection) -> tuple[int, bytes, bytes] | None:
     """The recorded newest entry: (seq, its MAC, the MAC over both), or None."""
-    stored = connection.execute(
-        text("SELECT value FROM settings WHERE name = :name"), {"name": HEAD_SETTING}
-    ).scalar()
+    stored = connection.execute(_READ_HEAD, {"name": HEAD_SETTING}).scalar()
     if stored is None:
         return None
     try:
@@ -141,11 +167,7 @@ def _read_head(connection: Connection) -> tuple[int, bytes, bytes] | None:
 def _write_head(connection: Connection, sealer: Sealer, seq: int, mac: bytes) -> None:
     head_mac = sealer.mac(_head_bytes(seq, mac), _HEAD_PURPOSE)
     connection.execute(
-        text(
-            "INSERT INTO settings (name, value) VALUES (:name, :value) "
-            "ON CONFLICT (name) DO UPDATE SET value = excluded.value"
-        ),
-        {"name": HEAD_SETTING, "value": f"{seq}:{mac.hex()}:{head_mac.hex()}"},
+        _WRITE_HEAD, {"name": HEAD_SETTING, "value": f"{seq}:{mac.hex()}:{head_mac.hex()}"}
     )
 
 

@@ -123,7 +123,11 @@ def add_grants(
         },
         now=now,
     )
-    return [g for g in grants_of(connection, sealer, relationship.id) if g.path in granted]
+    return [
+        g
+        for g in grants_of(connection, sealer, relationship.id)
+        if g.path in granted and g.revoked_at is None
+    ]
 
 
 def revoke_grants(
@@ -143,15 +147,15 @@ def revoke_grants(
     now = time.time() if now is None else now
     granted = grants_of(connection, sealer, relationship.id)
     active = {grant.path: grant for grant in granted if grant.revoked_at is None}
-    wanted = list(active) if paths is None else [check_path(path) for path in paths]
+    wanted = list(active) if paths is None else list(dict.fromkeys(map(check_path, paths)))
     missing = [path for path in wanted if path not in active]
     if missing:
         raise NotFound(f"vendor {relationship.id} has no grant of {', '.join(missing)}")
-    connection.execute(
-        text("UPDATE grants SET revoked_at = :now WHERE id = :id"),
-        [{"now": now, "id": active[path].id} for path in wanted],
-    )
     if wanted:
+        connection.execute(
+            text("UPDATE grants SET revoked_at = :now WHERE id = :id"),
+            [{"now": now, "id": active[path].id} for path in wanted],
+        )
         audit.append(
             connection,
             sealer,

@@ -8,7 +8,9 @@ addressed to without opening every seed — and the seed is sealed, bound to its
 
 from __future__ import annotations
 
+import json
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -16,6 +18,11 @@ from sqlalchemy import Connection, text
 
 from vrm.protocol import Identity
 from vrm.vault import Sealer
+
+_SELECT_ONE = text("SELECT sealed_seed FROM identities WHERE did = :did")
+_SELECT_MANY = text(
+    "SELECT did, sealed_seed FROM identities WHERE did IN (SELECT value FROM json_each(:dids))"
+)
 
 
 class Purpose(StrEnum):
@@ -56,12 +63,21 @@ def create_identity(
 
 def load_identity(connection: Connection, sealer: Sealer, *, did: str) -> Identity | None:
     """The identity with this DID, or None when it is not one of the person's."""
-    sealed = connection.execute(
-        text("SELECT sealed_seed FROM identities WHERE did = :did"), {"did": did}
-    ).scalar()
+    sealed = connection.execute(_SELECT_ONE, {"did": did}).scalar()
     if sealed is None:
         return None
     return Identity.from_seed(sealer.open(sealed, _place(did)))
+
+
+def load_identities(
+    connection: Connection, sealer: Sealer, dids: Iterable[str]
+) -> dict[str, Identity]:
+    """The identities with these DIDs, by DID, in one query; those not the person's are absent."""
+    wanted = list(dict.fromkeys(dids))
+    if not wanted:
+        return {}
+    rows = connection.execute(_SELECT_MANY, {"dids": json.dumps(wanted)}).all()
+    return {did: Identity.from_seed(sealer.open(sealed, _place(did))) for did, sealed in rows}
 
 
 def list_identities(

@@ -40,6 +40,12 @@ DEFAULT_MAX_AGE = 3 * 24 * 3600.0
 
 _LIFETIME_MARGIN = 3600
 
+_INSERT = text(
+    "INSERT INTO outbox (vendor_id, message_id, type, sealed_message, state, attempts,"
+    " created_at, next_attempt_at, give_up_at) VALUES (:vendor_id, :message_id, :type,"
+    " :sealed, 'pending', 0, :now, :now, :give_up_at)"
+)
+
 
 @dataclass(frozen=True)
 class Backoff:
@@ -128,6 +134,19 @@ def message_lifetime(max_age: float) -> int:
     return min(DEFAULT_MAX_LIFETIME, int(max_age) + _LIFETIME_MARGIN)
 
 
+@dataclass(frozen=True, slots=True)
+class NewMessage:
+    """A message to sign and queue: from whom, to whom, where, and what it says."""
+
+    sender: Identity
+    to: str
+    inbox: str
+    type: str
+    body: BaseModel
+    vendor_id: int | None
+    thid: str | None = None
+
+
 def enqueue(
     connection: Connection,
     sealer: Sealer,
@@ -143,32 +162,47 @@ def enqueue(
     now: float | None = None,
 ) -> str:
     """Sign a message and keep it for delivery; return its id."""
+    message = NewMessage(sender, to, inbox, type, body, vendor_id, thid)
+    return enqueue_all(connection, sealer, [message], max_age=max_age, now=now)[0]
+
+
+def enqueue_all(
+    connection: Connection,
+    sealer: Sealer,
+    messages: Sequence[NewMessage],
+    *,
+    max_age: float = DEFAULT_MAX_AGE,
+    now: float | None = None,
+) -> list[str]:
+    """Sign messages and keep them for delivery, in order, in one insert; return their ids."""
     now = time.time() if now is None else now
-    envelope, token = compose(
-        sender,
-        type=type,
-        to=to,
-        body=body,
-        thid=thid,
-        lifetime=message_lifetime(max_age),
-        now=now,
-    )
-    connection.execute(
-        text(
-            "INSERT INTO outbox (vendor_id, message_id, type, sealed_message, state, attempts,"
-            " created_at, next_attempt_at, give_up_at) VALUES (:vendor_id, :message_id, :type,"
-            " :sealed, 'pending', 0, :now, :now, :give_up_at)"
-        ),
-        {
-            "vendor_id": vendor_id,
-            "message_id": envelope.id,
-            "type": type,
-            "sealed": _seal_message(sealer, envelope.id, inbox, token),
-            "now": now,
-            "give_up_at": now + max_age,
-        },
-    )
-    return envelope.id
+    lifetime = message_lifetime(max_age)
+    message_ids: list[str] = []
+    rows: list[dict[str, Any]] = []
+    for message in messages:
+        envelope, token = compose(
+            message.sender,
+            type=message.type,
+            to=message.to,
+            body=message.body,
+            thid=message.thid,
+            lifetime=lifetime,
+            now=now,
+        )
+        message_ids.append(envelope.id)
+        rows.append(
+            {
+                "vendor_id": message.vendor_id,
+                "message_id": envelope.id,
+                "type": message.type,
+                "sealed": _seal_message(sealer, envelope.id, message.inbox, token),
+                "now": now,
+                "give_up_at": now + max_age,
+            }
+        )
+    if rows:
+        connection.execute(_INSERT, rows)
+    return message_ids
 
 
 def due(
@@ -264,7 +298,8 @@ def record(
         connection.execute(
             text(
                 "UPDATE outbox SET state = 'delivered', delivered_at = :now,"
-                " attempts = attempts + 1, last_status = :status WHERE id = :id"
+                " attempts = attempts + 1, last_status = :status, last_code = NULL,"
+                " sealed_error = NULL WHERE id = :id"
             ),
             delivered,
         )

@@ -12,15 +12,22 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, TextClause, text
 
 from vrm.agent.audit import service as audit
 from vrm.agent.errors import Conflict, NotFound
-from vrm.agent.identities.service import Purpose, create_identity, load_identity
+from vrm.agent.identities.service import (
+    Purpose,
+    create_identity,
+    load_identities,
+    load_identity,
+)
 from vrm.agent.outbox.store import DEFAULT_MAX_AGE, enqueue
 from vrm.protocol import (
     RELATIONSHIP_REQUEST,
@@ -161,6 +168,22 @@ def get_relationship(connection: Connection, sealer: Sealer, vendor_id: int) -> 
     return found[0]
 
 
+def get_relationships(
+    connection: Connection, sealer: Sealer, vendor_ids: Iterable[int]
+) -> dict[int, Relationship]:
+    """The relationships with these numbers, by number, in one query; unknown ones are absent."""
+    wanted = list(dict.fromkeys(vendor_ids))
+    if not wanted:
+        return {}
+    found = _select(
+        connection,
+        sealer,
+        "WHERE id IN (SELECT value FROM json_each(:ids))",
+        {"ids": json.dumps(wanted)},
+    )
+    return {relationship.id: relationship for relationship in found}
+
+
 def relationship_for(connection: Connection, sealer: Sealer, our_did: str) -> Relationship | None:
     """The relationship the person's DID ``our_did`` belongs to, if any."""
     found = _select(connection, sealer, "WHERE our_did = :did", {"did": our_did})
@@ -212,6 +235,18 @@ def identity_of(connection: Connection, sealer: Sealer, relationship: Relationsh
     if identity is None:
         raise NotFound(f"the identity of vendor {relationship.id} is missing")
     return identity
+
+
+def identities_of(
+    connection: Connection, sealer: Sealer, relationships: Iterable[Relationship]
+) -> dict[int, Identity]:
+    """The pairwise identities of these relationships, by relationship number, in one query.
+
+    A relationship whose identity is missing is absent (:func:`identity_of` raises).
+    """
+    relationships = list(relationships)
+    found = load_identities(connection, sealer, [r.our_did for r in relationships])
+    return {r.id: found[r.our_did] for r in relationships if r.our_did in found}
 
 
 def set_person_state(
@@ -295,10 +330,7 @@ _SELECT = (
 def _select(
     connection: Connection, sealer: Sealer, where: str, parameters: dict[str, Any]
 ) -> list[Relationship]:
-    rows = connection.execute(
-        text(_SELECT + where + " ORDER BY id"),
-        parameters,
-    ).all()
+    rows = connection.execute(_query(where), parameters).all()
     return [
         Relationship(
             id=row_id,
@@ -312,6 +344,11 @@ def _select(
         )
         for row_id, our_did, sealed, person_state, vendor_state, request_id, created_at, updated_at in rows  # noqa: E501
     ]
+
+
+@lru_cache(maxsize=32)
+def _query(where: str) -> TextClause:
+    return text(_SELECT + where + " ORDER BY id")
 
 
 def _place(our_did: str) -> str:
