@@ -62,10 +62,8 @@ def test_add_grant_list_and_end(home: Path, shop: ServiceProcess) -> None:
     assert again.returncode == 1
     assert "already in a relationship" in again.stderr
 
-    granted = vrm(
-        home, "grants", "add", "fleet vendor 0", "email.home", "--purpose", "receipts",
-        "--until", "2999-12-31",
-    )  # fmt: skip
+    grant_args = ["email.home", "--purpose", "receipts", "--until", "2999-12-31"]
+    granted = vrm(home, "grants", "add", "fleet vendor 0", *grant_args)
     assert granted.returncode == 0, granted.stderr
     assert "held" in granted.stdout  # the vendor has not accepted: nothing is sent yet
     [grant] = json.loads(vrm(home, "grants", "list", "--json").stdout)
