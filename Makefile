@@ -27,6 +27,7 @@ pytest: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_protocol.py
 	$(BIN)/python benchmarks/bench_delivery.py
+	$(BIN)/python benchmarks/bench_fanout.py
 
 # Re-pin every dependency (run after changing pyproject.toml).
 lock:

@@ -24,6 +24,7 @@ from vrm.transport.address_policy import AddressPolicy, AddressRefused, GuardedR
 
 DEFAULT_TIMEOUT = 10.0
 DEFAULT_MAX_RESPONSE_BYTES = 1024 * 1024
+IDLE_CONNECTION_SECONDS = 4.0
 
 
 class TransportError(Exception):
@@ -116,7 +117,11 @@ class AiohttpTransport:
         if self._session is None:
             self._session = aiohttp.ClientSession(
                 connector=aiohttp.TCPConnector(
-                    limit=self.max_connections, resolver=GuardedResolver(self.policy)
+                    limit=self.max_connections,
+                    resolver=GuardedResolver(self.policy),
+                    # Below common servers' idle timeout (uvicorn: 5 s), so an idle
+                    # connection is dropped here before the server closes it under us.
+                    keepalive_timeout=IDLE_CONNECTION_SECONDS,
                 ),
                 timeout=aiohttp.ClientTimeout(total=self.timeout),
                 auto_decompress=False,

@@ -1,0 +1,376 @@
+"""A profile change fanned out to 100 and 1,000 vendors, against raw POSTs to the same inboxes.
+
+The vendors are small fleet inboxes (vrm.demo.fleet), 250 to a process, each one
+verifying every message in full (replay store in memory) and leaving relationship
+requests unanswered. For each size the agent in this process has one accepted
+relationship per vendor with address.home granted, and a round is:
+
+  vrm       PersonalAgent.set_field("address.home", ...): the new version, one signed,
+            sealed profile.update per vendor and their audit entries written in one
+            transaction (the transactional outbox); then DeliveryWorker.run_once()
+            until nothing is due, over the worker's own Sender and AiohttpTransport
+            as ``vrm up`` builds them. Timed from the call until the last delivery
+            is recorded as acknowledged (202); split into enqueue (sign + seal +
+            write + commit) and delivery (read due, POST, record the outcomes).
+  raw       the same number of profile.update messages, signed beforehand by fresh
+            identities, POSTed to the same inboxes by a bare aiohttp session with the
+            same number in flight: no outbox, no database, no signing in the timing.
+
+Round 0 warms everything up and is not counted; then the best of the rounds, the
+contenders interleaved so the machine's other load hits each alike (a round in
+which a POST failed and had to be retried is reported and left out). The agent,
+the client and the fleet processes share the machine's cores. At the end every
+vendor is asked what it holds: each must have the newest address.
+
+Run: .venv/bin/python benchmarks/bench_fanout.py [--vendors 100 1000] [--concurrency 256]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+from vrm.agent.grants.service import add_grants
+from vrm.agent.home import AgentHome
+from vrm.agent.outbox import store
+from vrm.agent.outbox.worker import DEFAULT_CONCURRENCY, DeliveryWorker
+from vrm.agent.personal_agent import PersonalAgent
+from vrm.agent.relationships.service import Relationship, add_relationship, set_vendor_state
+from vrm.agent.setup import init_agent, unlocked
+from vrm.protocol import (
+    PROFILE_UPDATE,
+    Discovery,
+    FieldValue,
+    Grant,
+    Identity,
+    PartyState,
+    ProfileUpdate,
+    compose,
+    relationship_types,
+)
+from vrm.transport import AiohttpTransport, Sender
+from vrm.transport.address_policy import AddressPolicy
+from vrm.transport.serving import run_service
+from vrm.vault import FAST_INSECURE_KDF
+
+PASSPHRASE = "bench"  # noqa: S105 - a throwaway agent in a temporary directory
+PATH = "address.home"
+PURPOSE = "deliveries"
+PER_FLEET = 250
+
+
+@dataclass(frozen=True)
+class Vendor:
+    """One fleet inbox."""
+
+    base: str
+    index: int
+    did: str
+    inbox: str
+
+
+@dataclass
+class Side:
+    """One agent with a relationship to each of ``vendors``, and its worker."""
+
+    vendors: list[Vendor]
+    agent: PersonalAgent
+    worker: DeliveryWorker
+    relationships: list[Relationship]
+    queued: list[str] = field(default_factory=list)
+    last_address: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Timing:
+    """One fan-out: seconds to enqueue, to deliver, and in all."""
+
+    enqueue: float
+    deliver: float
+
+    @property
+    def total(self) -> float:
+        return self.enqueue + self.deliver
+
+
+def address(n: int) -> dict[str, Any]:
+    """A PostalAddress that differs every round."""
+    return {
+        "streetAddress": f"{n} Quay Street",
+        "addressLocality": "Leith",
+        "postalCode": "EH6 7",
+        "addressCountry": "GB",
+    }
+
+
+@contextmanager
+def fleets(count: int) -> Iterator[list[list[Vendor]]]:
+    """``count`` vendors in processes of PER_FLEET; each process's vendors, in order."""
+    processes: list[subprocess.Popen[str]] = []
+    try:
+        urls = []
+        for number in range(-(-count // PER_FLEET)):
+            process = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
+                [
+                    sys.executable,
+                    "-m",
+                    "vrm.demo.fleet",
+                    "--count",
+                    str(min(PER_FLEET, count - number * PER_FLEET)),
+                    "--port",
+                    "0",
+                    "--base",
+                    f"bench fleet {number}",
+                    # Requests stay unanswered: the benchmark records the acceptance
+                    # itself, so no answers cross the measurement.
+                    "--policy",
+                    "manual",
+                ],
+                stdout=subprocess.PIPE,
+                stdin=subprocess.DEVNULL,
+                text=True,
+            )
+            processes.append(process)
+            assert process.stdout is not None
+            line = process.stdout.readline()
+            if not line.startswith("listening on "):
+                raise RuntimeError(f"fleet {number} did not start: {line!r}")
+            urls.append(line.removeprefix("listening on ").strip())
+        listed = []
+        for url in urls:
+            with urllib.request.urlopen(f"{url}/fleet", timeout=10) as reply:  # noqa: S310
+                listed.append(
+                    [Vendor(url, v["index"], v["did"], v["inbox"]) for v in json.load(reply)]
+                )
+        yield listed
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            process.wait(10)
+
+
+def spread(listed: list[list[Vendor]], count: int) -> list[Vendor]:
+    """``count`` vendors taken in turn from each process, so every size loads all of them."""
+    order = [vendor for group in zip(*listed, strict=False) for vendor in group]
+    order += [v for group in listed for v in group[min(map(len, listed)) :]]
+    return order[:count]
+
+
+def open_side(stack: ExitStack, vendors: list[Vendor], concurrency: int) -> Side:
+    """A new agent with an accepted relationship and a grant of address.home per vendor."""
+    home = AgentHome(Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="vrm-fan-"))))
+    init_agent(home, PASSPHRASE, kdf=FAST_INSECURE_KDF)
+    opened = stack.enter_context(unlocked(home, PASSPHRASE))
+    queued: list[str] = []
+    agent = PersonalAgent(opened.engine, opened.sealer, on_queued=queued.extend)
+    types = list(relationship_types())
+    relationships = []
+    with opened.engine.begin() as connection:
+        for vendor in vendors:
+            relationship = add_relationship(
+                connection,
+                opened.sealer,
+                discovery=Discovery(
+                    did=vendor.did,
+                    name=f"vendor {vendor.index} of {vendor.base}",
+                    inbox=vendor.inbox,
+                    message_types=types,
+                ),
+                url=vendor.base,
+                reply_to="http://127.0.0.1:9/inbox",
+            )
+            relationship = set_vendor_state(
+                connection, opened.sealer, relationship, PartyState.ACCEPTED, message_id="bench"
+            )
+            add_grants(
+                connection, opened.sealer, relationship=relationship, paths=[PATH], purpose=PURPOSE
+            )
+            relationships.append(relationship)
+    sender = Sender(AiohttpTransport(policy=AddressPolicy(allow_loopback=True)))
+    worker = DeliveryWorker(opened.engine, opened.sealer, sender, concurrency=concurrency)
+    return Side(vendors, agent, worker, relationships, queued)
+
+
+async def deliver_all(side: Side) -> None:
+    while await side.worker.run_once():
+        pass
+
+
+async def fan_out(side: Side, n: int) -> Timing | None:
+    """Change the address and deliver it to every vendor; None if some had to be retried.
+
+    A retry (a keep-alive connection the vendor closed just as it was reused, say)
+    waits out the worker's backoff, so such a round measures the backoff: it is
+    finished and left out.
+    """
+    side.queued.clear()
+    side.last_address = address(n)
+    started = time.perf_counter()
+    side.agent.set_field(PATH, side.last_address, changed_by="bench")
+    written = time.perf_counter()
+    await deliver_all(side)
+    done = time.perf_counter()
+    if len(side.queued) != len(side.vendors):
+        raise RuntimeError(f"{len(side.queued)} messages queued for {len(side.vendors)} vendors")
+    retried = False
+    deadline = time.monotonic() + 60
+    while (left := pending(side)) and time.monotonic() < deadline:
+        retried = True
+        await asyncio.sleep(0.1)
+        await deliver_all(side)
+    if left:
+        raise RuntimeError(f"{left} of {len(side.vendors)} messages not delivered")
+    return None if retried else Timing(written - started, done - written)
+
+
+def pending(side: Side) -> int:
+    """How many of the messages just queued are not delivered (failing if any failed)."""
+    with side.agent.engine.begin() as connection:
+        states = store.states_of(connection, side.queued)
+    if store.FAILED in states.values():
+        raise RuntimeError("a delivery failed for good")
+    return sum(state != store.DELIVERED for state in states.values())
+
+
+def presigned(vendors: list[Vendor], n: int) -> list[tuple[str, bytes]]:
+    """One profile.update per vendor from a fresh identity, ready to POST."""
+    body = ProfileUpdate(
+        grant=Grant(purpose=PURPOSE),
+        fields=[
+            FieldValue(path=PATH, version=n + 1, value=address(n), changed_time=int(time.time()))
+        ],
+    )
+    return [
+        (
+            vendor.inbox,
+            compose(Identity.generate(), type=PROFILE_UPDATE, to=vendor.did, body=body)[1].encode(),
+        )
+        for vendor in vendors
+    ]
+
+
+async def raw(
+    session: aiohttp.ClientSession, messages: list[tuple[str, bytes]], concurrency: int
+) -> float | None:
+    """POST every message, ``concurrency`` at a time; seconds until the last 202.
+
+    None when one was not accepted (a reused connection the vendor had just closed).
+    """
+    gate = asyncio.Semaphore(concurrency)
+    headers = {"content-type": "application/vrm+jws"}
+
+    async def one(url: str, token: bytes) -> int:
+        try:
+            async with gate, session.post(url, data=token, headers=headers) as reply:
+                await reply.read()
+                return reply.status
+        except aiohttp.ClientError:
+            return 0
+
+    started = time.perf_counter()
+    statuses = await asyncio.gather(*(one(url, token) for url, token in messages))
+    elapsed = time.perf_counter() - started
+    return elapsed if all(status == 202 for status in statuses) else None
+
+
+async def check_held(side: Side) -> int:
+    """How many vendors hold the newest address for this side's DID with them."""
+    async with aiohttp.ClientSession() as session:
+
+        async def holds(vendor: Vendor, relationship: Relationship) -> bool:
+            async with session.get(f"{vendor.base}/v/{vendor.index}/customers") as reply:
+                customers = await reply.json()
+            held = customers.get(relationship.our_did, {}).get("fields", {})
+            return bool(held.get(PATH) == side.last_address)
+
+        found = await asyncio.gather(
+            *(holds(v, r) for v, r in zip(side.vendors, side.relationships, strict=True))
+        )
+    return sum(found)
+
+
+async def run(sizes: list[int], concurrency: int, rounds: int) -> None:
+    with ExitStack() as stack:
+        listed = stack.enter_context(fleets(max(sizes)))
+        started = time.perf_counter()
+        sides = {size: open_side(stack, spread(listed, size), concurrency) for size in sizes}
+        setup = time.perf_counter() - started
+        session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=concurrency))
+        try:
+            for side in sides.values():
+                await deliver_all(side)  # the relationship requests
+            ours: dict[int, list[Timing]] = {size: [] for size in sizes}
+            theirs: dict[int, list[float]] = {size: [] for size in sizes}
+            # Round 0 warms up (first values, connections, caches) and is not counted.
+            for round_number in range(rounds + 1):
+                for size, side in sides.items():
+                    messages = presigned(side.vendors, round_number)
+                    timing = await fan_out(side, round_number)
+                    elapsed = await raw(session, messages, concurrency)
+                    if not round_number:
+                        continue
+                    if timing is None or elapsed is None:
+                        which = "vrm" if timing is None else "raw"
+                        print(f"({size} vendors, round {round_number}: a {which} POST failed)")
+                    if timing is not None:
+                        ours[size].append(timing)
+                    if elapsed is not None:
+                        theirs[size].append(elapsed)
+            held = {size: await check_held(side) for size, side in sides.items()}
+        finally:
+            await session.close()
+            for side in sides.values():
+                await side.worker.sender.transport.aclose()
+
+    print(
+        f"one change of {PATH} to N vendors ({len(listed)} fleet processes of up to"
+        f" {PER_FLEET}), {concurrency} in flight, 127.0.0.1, {os.cpu_count()} cores,"
+        f" best of {rounds} rounds (set-up of {sum(sizes)} relationships: {setup:.1f} s)"
+    )
+    print(
+        f"{'vendors':>7} {'path':8} {'per second':>11} {'vs raw':>7} {'last ack':>9}"
+        f" {'enqueue':>9} {'delivery':>9} {'hold it':>8}"
+    )
+    for size in sizes:
+        best = min(ours[size], key=lambda timing: timing.total)
+        fastest = min(theirs[size])
+        print(
+            f"{size:7} {'raw':8} {size / fastest:11,.0f} {1:7.0%} {fastest * 1000:7.0f}ms"
+            f" {'':9} {'':9} {'':>8}"
+        )
+        print(
+            f"{size:7} {'vrm':8} {size / best.total:11,.0f} {fastest / best.total:7.0%}"
+            f" {best.total * 1000:7.0f}ms {best.enqueue * 1000:7.0f}ms"
+            f" {best.deliver * 1000:7.0f}ms {held[size]:8}"
+        )
+    for size in sizes:
+        if held[size] != size:
+            raise SystemExit(f"only {held[size]} of {size} vendors hold the new address")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--vendors", type=int, nargs="+", default=[100, 1000])
+    parser.add_argument("--concurrency", type=int, default=DEFAULT_CONCURRENCY)
+    parser.add_argument("--rounds", type=int, default=5)
+    args = parser.parse_args()
+    run_service(run(args.vendors, args.concurrency, args.rounds))  # uvloop, as the services use
+
+
+if __name__ == "__main__":
+    main()
