@@ -48,6 +48,7 @@ from vrm.agent.relationships.service import (
     find_relationship,
     get_relationship,
     list_relationships,
+    relationship_dids,
     relationship_for,
     set_person_state,
     set_vendor_state,
@@ -147,17 +148,16 @@ class PersonalAgent:
         finally:
             if own_transport:
                 await transport.aclose()
-        config = self.config()
         reply_to = self.reply_url()
-        with self._transaction() as (connection, queued):
+        with self._transaction() as (connection, queued, now, max_age):
             relationship = add_relationship(
                 connection,
                 self.sealer,
                 discovery=found,
                 url=url,
                 reply_to=reply_to,
-                max_age=config.delivery_max_age,
-                now=self.clock(),
+                max_age=max_age,
+                now=now,
             )
             queued.append(relationship.request_id)
         return relationship
@@ -185,9 +185,7 @@ class PersonalAgent:
         return self._press(reference, PartyState.ENDED)
 
     def _press(self, reference: str, state: PartyState) -> Relationship:
-        now = self.clock()
-        max_age = self.config().delivery_max_age
-        with self._transaction() as (connection, queued):
+        with self._transaction() as (connection, queued, now, max_age):
             relationship = find_relationship(connection, self.sealer, reference)
             if state == PartyState.ENDED:
                 revoke_grants(
@@ -214,9 +212,7 @@ class PersonalAgent:
         self, reference: str, paths: list[str], *, purpose: str, until: dt.date | None = None
     ) -> list[GrantRecord]:
         """Grant fields to a vendor and queue their current values (if it accepted)."""
-        now = self.clock()
-        max_age = self.config().delivery_max_age
-        with self._transaction() as (connection, queued):
+        with self._transaction() as (connection, queued, now, max_age):
             relationship = find_relationship(connection, self.sealer, reference)
             granted = add_grants(
                 connection,
@@ -239,9 +235,7 @@ class PersonalAgent:
 
     def revoke(self, reference: str, paths: list[str]) -> list[GrantRecord]:
         """Revoke fields from a vendor and queue a signed revocation."""
-        now = self.clock()
-        max_age = self.config().delivery_max_age
-        with self._transaction() as (connection, queued):
+        with self._transaction() as (connection, queued, now, max_age):
             relationship = find_relationship(connection, self.sealer, reference)
             revoked = revoke_grants(
                 connection, self.sealer, relationship=relationship, paths=paths, now=now
@@ -269,9 +263,7 @@ class PersonalAgent:
 
     def expire_grants(self) -> list[GrantRecord]:
         """Mark grants past their end date revoked and tell their vendors."""
-        now = self.clock()
-        max_age = self.config().delivery_max_age
-        with self._transaction() as (connection, queued):
+        with self._transaction() as (connection, queued, now, max_age):
             lapsed = lapsed_grants(connection, self.sealer, today=_today(now))
             by_vendor: dict[int, list[str]] = {}
             for grant in lapsed:
@@ -306,9 +298,7 @@ class PersonalAgent:
 
     def set_fields(self, values: dict[str, Any], *, changed_by: str) -> list[FieldVersion]:
         """Change several fields at once (a vCard import): one message per vendor."""
-        now = self.clock()
-        max_age = self.config().delivery_max_age
-        with self._transaction() as (connection, queued):
+        with self._transaction() as (connection, queued, now, max_age):
             written = [
                 profile.set_field(
                     connection, self.sealer, path=path, value=value, changed_by=changed_by, now=now
@@ -365,9 +355,7 @@ class PersonalAgent:
 
     def clear_field(self, path: str, *, changed_by: str) -> FieldVersion:
         """Clear a field; every vendor granted it is told it is gone."""
-        now = self.clock()
-        max_age = self.config().delivery_max_age
-        with self._transaction() as (connection, queued):
+        with self._transaction() as (connection, queued, now, max_age):
             written = profile.clear_field(
                 connection, self.sealer, path=path, changed_by=changed_by, now=now
             )
@@ -385,9 +373,7 @@ class PersonalAgent:
             ProtocolError: the sender is not the vendor that DID was made for, or the
                 message does not fit (a vendor announcing a person's state).
         """
-        now = self.clock()
-        max_age = self.config().delivery_max_age
-        with self._transaction() as (connection, queued):
+        with self._transaction() as (connection, queued, now, max_age):
             relationship = relationship_for(connection, self.sealer, message.envelope.to)
             if relationship is None or relationship.vendor.did != message.sender:
                 raise ProtocolError(
@@ -440,8 +426,12 @@ class PersonalAgent:
 
     def is_ours(self, did: str) -> bool:
         """True when ``did`` is one of the person's relationship DIDs."""
+        return did in self.relationship_dids()
+
+    def relationship_dids(self) -> set[str]:
+        """The person's DIDs of every relationship (public keys: nothing to unseal)."""
         with self.engine.begin() as connection:
-            return relationship_for(connection, self.sealer, did) is not None
+            return relationship_dids(connection)
 
     def identity_for(self, did: str) -> Identity | None:
         """The person's identity with this DID (for decrypting), if it is one of theirs."""
@@ -462,11 +452,8 @@ class PersonalAgent:
 
     def retry(self, delivery_id: int) -> DeliveryStatus:
         """Put a failed delivery back in its queue, due now."""
-        max_age = self.config().delivery_max_age
-        with self._transaction() as (connection, queued):
-            status = outbox.retry(
-                connection, self.sealer, delivery_id, max_age=max_age, now=self.clock()
-            )
+        with self._transaction() as (connection, queued, now, max_age):
+            status = outbox.retry(connection, self.sealer, delivery_id, max_age=max_age, now=now)
             queued.append(status.message_id)
             return status
 
@@ -488,10 +475,15 @@ class PersonalAgent:
             return audit.verify(connection, self.sealer)
 
     @contextmanager
-    def _transaction(self) -> Iterator[tuple[Connection, list[str]]]:
+    def _transaction(self) -> Iterator[tuple[Connection, list[str], float, float]]:
+        """One action's transaction: the connection, the ids it queues, now, and max age.
+
+        The queued ids go to :attr:`on_queued` once the transaction has committed.
+        """
         queued: list[str] = []
         with self.engine.begin() as connection:
-            yield connection, queued
+            max_age = load_config(connection).delivery_max_age
+            yield connection, queued, self.clock(), max_age
         if queued and self.on_queued is not None:
             self.on_queued(queued)
 

@@ -11,7 +11,8 @@ import asyncio
 import contextlib
 import hmac
 import logging
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -86,18 +87,9 @@ def create_agent_app(
         if message.type == PROBLEM_REPORT or message.type == RELATIONSHIP_STATE:
             await anyio.to_thread.run_sync(agent.receive, message)
 
-    ours: set[str] = set()
+    ours = _KnownDids(agent.relationship_dids)
 
-    def is_ours(did: str) -> bool:
-        # Checked on the event loop for every message: known DIDs from memory.
-        if did in ours:
-            return True
-        if agent.is_ours(did):
-            ours.add(did)
-            return True
-        return False
-
-    verifier = Verifier(receiver=is_ours, types=agent_types(), seen_ids=seen_ids)
+    verifier = Verifier(receiver=ours.contains, types=agent_types(), seen_ids=seen_ids)
     inbox = Inbox(verifier=verifier, handler=receive, recipients=agent.identity_for)
 
     @asynccontextmanager
@@ -149,6 +141,31 @@ def create_agent_app(
 
     mount_inbox(app, inbox)
     return app
+
+
+class _KnownDids:
+    """The person's relationship DIDs, kept in memory for the inbox's recipient check.
+
+    The check runs on the event loop for every message, so it reads memory. A DID
+    not there sends the set to be read again (a relationship added by a ``vrm``
+    command in another process), at most every :attr:`min_interval` seconds, so a
+    flood of messages to made-up DIDs cannot keep the database busy.
+    """
+
+    min_interval = 0.05
+
+    def __init__(self, load: Callable[[], set[str]]) -> None:
+        self._load = load
+        self._dids = load()
+        self._loaded_at = time.monotonic()
+
+    def contains(self, did: str) -> bool:
+        if did in self._dids:
+            return True
+        if time.monotonic() - self._loaded_at >= self.min_interval:
+            self._dids = self._load()
+            self._loaded_at = time.monotonic()
+        return did in self._dids
 
 
 class _Unauthorised(Exception):

@@ -190,6 +190,11 @@ def relationship_for(connection: Connection, sealer: Sealer, our_did: str) -> Re
     return found[0] if found else None
 
 
+def relationship_dids(connection: Connection) -> set[str]:
+    """The person's DID of every relationship."""
+    return set(connection.execute(text("SELECT our_did FROM vendors")).scalars())
+
+
 def list_relationships(connection: Connection, sealer: Sealer) -> list[Relationship]:
     """Every relationship, oldest first."""
     return _select(connection, sealer, "", {})
