@@ -9,7 +9,12 @@ from pathlib import Path
 import pytest
 
 from tests.commandline import run_vrm
-from vrm.agent.database import head_revision, schema_revision, sqlite_engine
+from vrm.agent.database import (
+    head_revision,
+    newest_shipped_revision,
+    schema_revision,
+    sqlite_engine,
+)
 from vrm.agent.errors import AgentExists, AgentNotInitialised
 from vrm.agent.home import AgentHome
 from vrm.agent.keystore import token_matches
@@ -115,3 +120,8 @@ def test_cli_errors_are_one_line(tmp_path: Path) -> None:
         lines = result.stderr.strip().splitlines()
         assert len(lines) == 1
         assert message in lines[0]
+
+
+def test_revision_named_by_the_newest_file_is_alembics_head() -> None:
+    """Start-up skips Alembic when the database is at the revision the file names give."""
+    assert newest_shipped_revision() == head_revision()

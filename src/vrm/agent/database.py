@@ -5,9 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from alembic import command
-from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, inspect, text
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -39,7 +37,12 @@ def sqlite_engine(path: Path) -> Engine:
 
 
 def migrate(engine: Engine) -> None:
-    """Bring the schema up to the newest migration."""
+    """Bring the schema up to the newest migration (Alembic is loaded only when needed)."""
+    if _recorded_revision(engine) == newest_shipped_revision():
+        return
+    from alembic import command
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     with engine.begin() as connection:
@@ -47,8 +50,23 @@ def migrate(engine: Engine) -> None:
         command.upgrade(config, "head")
 
 
+def newest_shipped_revision() -> str:
+    """The newest migration's revision, from the file names (``NNNN_what.py``, in order)."""
+    return max(
+        path.name[:4] for path in (MIGRATIONS / "versions").glob("[0-9][0-9][0-9][0-9]_*.py")
+    )
+
+
+def _recorded_revision(engine: Engine) -> str | None:
+    with engine.begin() as connection:
+        if not inspect(connection).has_table("alembic_version"):
+            return None
+        return connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+
+
 def head_revision() -> str | None:
-    """The newest migration shipped with this version of vrm."""
+    """The newest migration shipped with this version of vrm, as Alembic sees it."""
+    from alembic.config import Config
     from alembic.script import ScriptDirectory
 
     config = Config()

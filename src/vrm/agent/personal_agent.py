@@ -13,7 +13,7 @@ import json
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Engine
 
@@ -63,9 +63,11 @@ from vrm.protocol import (
     RefusalCode,
     RelationshipState,
 )
-from vrm.transport import AiohttpTransport, DeliveryError, Transport, fetch_discovery
-from vrm.transport.address_policy import AddressPolicy
 from vrm.vault import Sealer
+
+if TYPE_CHECKING:  # the HTTP client is loaded only by actions that go on the network
+    from vrm.transport import Transport
+    from vrm.transport.address_policy import AddressPolicy
 
 QueuedListener = Callable[[list[str]], None]
 
@@ -110,6 +112,8 @@ class PersonalAgent:
 
     def address_policy(self) -> AddressPolicy:
         """Which addresses vendor URLs may reach, from the settings."""
+        from vrm.transport.address_policy import AddressPolicy
+
         config = self.config()
         return AddressPolicy(
             allow_loopback=config.allow_loopback, allow_private=config.allow_private
@@ -139,6 +143,8 @@ class PersonalAgent:
             VendorUnreachable: the discovery document could not be fetched or used.
             Conflict: there already is an open relationship with this vendor.
         """
+        from vrm.transport import AiohttpTransport, DeliveryError, fetch_discovery
+
         own_transport = transport is None
         transport = transport or AiohttpTransport(policy=self.address_policy())
         try:

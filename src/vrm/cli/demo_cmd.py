@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import tempfile
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -13,7 +13,8 @@ from rich.live import Live
 from rich.markup import escape
 from rich.table import Table
 
-from vrm.demo.two_parties import DemoReport, Step, run_demo
+if TYPE_CHECKING:
+    from vrm.demo.two_parties import DemoReport, Step
 
 console = Console(highlight=False, emoji=False)
 
@@ -28,6 +29,8 @@ def demo(
     ] = None,
 ) -> None:
     """Run Alice and Bob on 127.0.0.1 and show signed messages accepted and refused."""
+    from vrm.demo.two_parties import run_demo
+
     console.rule("[bold]vrm demo[/]: Alice and Bob speak the signed message protocol")
     table = Table("", "step", "outcome", "ms", box=None, header_style="bold")
 

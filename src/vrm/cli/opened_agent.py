@@ -11,11 +11,9 @@ from rich.console import Console
 
 from vrm.agent.home import AgentHome
 from vrm.agent.outbox import store
-from vrm.agent.outbox.worker import DeliveryWorker
 from vrm.agent.personal_agent import PersonalAgent
 from vrm.agent.setup import unlocked
 from vrm.cli.agent_cmd import ask_passphrase
-from vrm.transport import AiohttpTransport, Sender
 
 SEND_TIMEOUT = 10.0
 console = Console(highlight=False, emoji=False, soft_wrap=True)
@@ -37,6 +35,9 @@ def opened_agent(home: Path | None, *, send: bool = True) -> Iterator[PersonalAg
 
 
 def _send(agent: PersonalAgent, queued: list[str]) -> None:
+    from vrm.agent.outbox.worker import DeliveryWorker  # the HTTP client, only when sending
+    from vrm.transport import AiohttpTransport, Sender
+
     async def deliver() -> None:
         sender = Sender(AiohttpTransport(policy=agent.address_policy()))
         worker = DeliveryWorker(agent.engine, agent.sealer, sender)

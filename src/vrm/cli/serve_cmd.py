@@ -1,4 +1,8 @@
-"""``vrm serve``: run a party as a long-lived HTTP service."""
+"""``vrm serve``: run a party as a long-lived HTTP service.
+
+The web framework and server are imported by the command that runs, so other
+``vrm`` commands start without them.
+"""
 
 from __future__ import annotations
 
@@ -7,15 +11,10 @@ from typing import Annotated
 
 import typer
 
-from vrm.agent.api.app import create_agent_app
 from vrm.agent.config import DEFAULT_PORT
 from vrm.agent.home import AgentHome
-from vrm.agent.personal_agent import PersonalAgent
 from vrm.agent.setup import init_agent, unlocked
 from vrm.cli.agent_cmd import HomeOption, ask_passphrase
-from vrm.demo.peer import create_peer
-from vrm.transport.address_policy import AddressPolicy
-from vrm.transport.serving import LocalServer, run_service
 
 app = typer.Typer(help="Run a vrm service.", no_args_is_help=True)
 
@@ -49,6 +48,10 @@ def peer(
     ] = None,
 ) -> None:
     """Run a protocol peer that answers pings; prints 'listening on URL' when ready."""
+    from vrm.demo.peer import create_peer
+    from vrm.transport.address_policy import AddressPolicy
+    from vrm.transport.serving import LocalServer, run_service
+
     policy = AddressPolicy(allow_loopback=allow_loopback, allow_private=allow_private)
     built = create_peer(name=name, home=home, policy=policy, public_url=public_url)
 
@@ -72,6 +75,10 @@ def agent(
 
     Creates the agent first if there is none yet. Prints 'listening on URL' when ready.
     """
+    from vrm.agent.api.app import create_agent_app
+    from vrm.agent.personal_agent import PersonalAgent
+    from vrm.transport.serving import LocalServer, run_service
+
     where = AgentHome.resolve(home)
     if not where.database.exists():
         init_agent(where, ask_passphrase(confirm=True))
