@@ -26,7 +26,6 @@ from pydantic import BaseModel
 from sqlalchemy import Engine
 
 from vrm.agent.api.app import agent_types
-from vrm.agent.outbox.store import Backoff
 from vrm.agent.outbox.worker import DeliveryWorker
 from vrm.agent.personal_agent import PersonalAgent
 from vrm.agent.relationships.service import Relationship
@@ -48,6 +47,7 @@ from vrm.transport import (
     TransportError,
     create_party_app,
 )
+from vrm.transport.backoff import Backoff
 
 
 class Clock:

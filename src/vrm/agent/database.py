@@ -3,37 +3,19 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, inspect, text
+from sqlalchemy import Engine, inspect, text
+
+from vrm.storage import sqlite_engine
 
 MIGRATIONS = Path(__file__).parent / "migrations"
-
-
-def sqlite_engine(path: Path) -> Engine:
-    """An engine on ``path`` in WAL mode with foreign keys enforced.
-
-    Every transaction begins ``IMMEDIATE``: it takes the write lock at once, so the
-    server and a CLI command writing at the same time wait for each other (up to
-    the busy timeout) instead of one failing on a read-to-write upgrade.
-    """
-    engine = create_engine(f"sqlite:///{path}")
-
-    @event.listens_for(engine, "connect")
-    def _pragmas(dbapi_connection: Any, _record: Any) -> None:
-        dbapi_connection.isolation_level = None  # transactions are begun below, not by pysqlite
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=5000")
-        cursor.close()
-
-    @event.listens_for(engine, "begin")
-    def _begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
-
-    return engine
+__all__ = [
+    "head_revision",
+    "migrate",
+    "newest_shipped_revision",
+    "schema_revision",
+    "sqlite_engine",
+]
 
 
 def migrate(engine: Engine) -> None:

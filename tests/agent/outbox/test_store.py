@@ -10,9 +10,10 @@ import pytest
 from tests.agent.vendors import Clock, VendorNetwork, connect, files_on_disk, in_clear
 from vrm.agent.errors import Conflict, NotFound
 from vrm.agent.outbox import store
-from vrm.agent.outbox.store import Backoff, Outcome
+from vrm.agent.outbox.store import Outcome
 from vrm.agent.personal_agent import PersonalAgent
 from vrm.protocol import DEFAULT_MAX_LIFETIME, RELATIONSHIP_STATE
+from vrm.transport.backoff import Backoff
 
 pytestmark = pytest.mark.anyio
 

@@ -23,7 +23,6 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from vrm.agent.api.routes import router
 from vrm.agent.errors import AgentError, Conflict, NotFound, VendorUnreachable
-from vrm.agent.outbox.store import Backoff
 from vrm.agent.outbox.worker import DeliveryWorker
 from vrm.agent.personal_agent import PersonalAgent
 from vrm.agent.profile.fields import InvalidField
@@ -45,6 +44,7 @@ from vrm.transport import (
     open_seen_ids,
     problem_response,
 )
+from vrm.transport.backoff import Backoff
 
 log = logging.getLogger(__name__)
 

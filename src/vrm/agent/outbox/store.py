@@ -14,10 +14,9 @@ an older one from the same queue.
 from __future__ import annotations
 
 import json
-import random
 import time
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel
@@ -28,6 +27,7 @@ from vrm.agent.identities.service import load_identity
 from vrm.protocol import DEFAULT_MAX_LIFETIME, Identity, compose, new_envelope, sign_message
 from vrm.protocol.encoding import b64url_decode
 from vrm.protocol.envelope import Envelope
+from vrm.transport.backoff import Backoff
 from vrm.vault import Sealer
 
 PENDING = "pending"
@@ -45,27 +45,6 @@ _INSERT = text(
     " created_at, next_attempt_at, give_up_at) VALUES (:vendor_id, :message_id, :type,"
     " :sealed, 'pending', 0, :now, :now, :give_up_at)"
 )
-
-
-@dataclass(frozen=True)
-class Backoff:
-    """Exponential backoff with jitter between attempts.
-
-    The n-th retry waits ``min(cap, base * factor ** (n - 1))``, of which the upper
-    half is random (so many agents retrying one vendor spread out), and never less
-    than the receiver's ``Retry-After``.
-    """
-
-    base: float = 1.0
-    factor: float = 2.0
-    cap: float = 3600.0
-    random: Callable[[], float] = field(default=random.random, repr=False)
-
-    def delay(self, attempts: int, retry_after: float | None = None) -> float:
-        """Seconds to wait after the ``attempts``-th failed attempt."""
-        ceiling = min(self.cap, self.base * self.factor ** max(0, attempts - 1))
-        wait = ceiling / 2 + self.random() * ceiling / 2
-        return max(wait, retry_after or 0.0)
 
 
 @dataclass(frozen=True, slots=True)

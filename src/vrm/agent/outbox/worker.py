@@ -20,8 +20,9 @@ import anyio.to_thread
 from sqlalchemy import Engine
 
 from vrm.agent.outbox import store
-from vrm.agent.outbox.store import Backoff, Outcome, OutgoingMessage
+from vrm.agent.outbox.store import Outcome, OutgoingMessage
 from vrm.transport import DeliveryError, Sender
+from vrm.transport.backoff import Backoff
 from vrm.vault import Sealer
 
 log = logging.getLogger(__name__)

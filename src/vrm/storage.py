@@ -1,0 +1,44 @@
+"""Database engines shared by the services: SQLite tuned for one machine, or any URL."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+
+
+def sqlite_engine(path: Path) -> Engine:
+    """An engine on ``path`` in WAL mode with foreign keys enforced.
+
+    Every transaction begins ``IMMEDIATE``: it takes the write lock at once, so the
+    server and a CLI command writing at the same time wait for each other (up to
+    the busy timeout) instead of one failing on a read-to-write upgrade.
+    """
+    engine = create_engine(f"sqlite:///{path}")
+
+    @event.listens_for(engine, "connect")
+    def _pragmas(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # transactions are begun below, not by pysqlite
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=5000")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine
+
+
+def database_engine(url_or_path: str | Path) -> Engine:
+    """An engine for a database URL (``postgresql+psycopg://…``) or an SQLite file path."""
+    text_form = str(url_or_path)
+    if "://" in text_form:
+        if text_form.startswith("sqlite:///"):
+            return sqlite_engine(Path(text_form.removeprefix("sqlite:///")))
+        return create_engine(text_form, pool_pre_ping=True)
+    return sqlite_engine(Path(text_form))
