@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, inspect, text
 
 
 def sqlite_engine(path: Path) -> Engine:
@@ -42,3 +42,36 @@ def database_engine(url_or_path: str | Path) -> Engine:
             return sqlite_engine(Path(text_form.removeprefix("sqlite:///")))
         return create_engine(text_form, pool_pre_ping=True)
     return sqlite_engine(Path(text_form))
+
+
+def migrate_to_newest(engine: Engine, migrations: Path) -> None:
+    """Run the Alembic migrations in ``migrations`` up to the newest, if the database is behind.
+
+    Alembic is imported only when there is something to do: most starts find the
+    database current.
+    """
+    if recorded_revision(engine) == newest_revision(migrations):
+        return
+    from alembic import command
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(migrations))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")
+
+
+def newest_revision(migrations: Path) -> str:
+    """The newest migration's revision, from the file names (``NNNN_what.py``, in order)."""
+    files = (migrations / "versions").glob("[0-9][0-9][0-9][0-9]_*.py")
+    return max(path.name[:4] for path in files)
+
+
+def recorded_revision(engine: Engine) -> str | None:
+    """The revision the database records, or None for a database never migrated."""
+    with engine.begin() as connection:
+        if not inspect(connection).has_table("alembic_version"):
+            return None
+        value = connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+        return None if value is None else str(value)

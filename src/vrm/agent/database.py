@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sqlalchemy import Engine, inspect, text
+from sqlalchemy import Engine
 
-from vrm.storage import sqlite_engine
+from vrm.storage import migrate_to_newest, newest_revision, sqlite_engine
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 __all__ = [
@@ -20,30 +20,12 @@ __all__ = [
 
 def migrate(engine: Engine) -> None:
     """Bring the schema up to the newest migration (Alembic is loaded only when needed)."""
-    if _recorded_revision(engine) == newest_shipped_revision():
-        return
-    from alembic import command
-    from alembic.config import Config
-
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, "head")
+    migrate_to_newest(engine, MIGRATIONS)
 
 
 def newest_shipped_revision() -> str:
     """The newest migration's revision, from the file names (``NNNN_what.py``, in order)."""
-    return max(
-        path.name[:4] for path in (MIGRATIONS / "versions").glob("[0-9][0-9][0-9][0-9]_*.py")
-    )
-
-
-def _recorded_revision(engine: Engine) -> str | None:
-    with engine.begin() as connection:
-        if not inspect(connection).has_table("alembic_version"):
-            return None
-        return connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+    return newest_revision(MIGRATIONS)
 
 
 def head_revision() -> str | None:

@@ -101,3 +101,47 @@ def agent(
                 await server.stopped
 
     run_service(serve())
+
+
+@app.command("vendor")
+def vendor(
+    name: Annotated[
+        str | None, typer.Option(help="The vendor's name (or 'name' in --config).")
+    ] = None,
+    config: Annotated[
+        Path | None, typer.Option(help="TOML settings: policy, adapters, database, public URL.")
+    ] = None,
+    home: Annotated[
+        Path | None,
+        typer.Option(help="Folder for the key, store and API token (default: user data folder)."),
+    ] = None,
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[
+        int, typer.Option(min=0, max=65535, help="Port to listen on; 0 picks a free one.")
+    ] = 8480,
+    policy: Annotated[
+        str | None, typer.Option(help="accept_all, allow_list or manual (overrides --config).")
+    ] = None,
+    allow_loopback: Annotated[
+        bool, typer.Option(help="Let answers reach people's inboxes on this machine.")
+    ] = False,
+) -> None:
+    """Run a vendor endpoint: discovery, inbox, customer records, CRM adapters, JSON API.
+
+    Prints 'listening on URL' and the API token when ready.
+    """
+    from vrm.cli.vendor_home import open_vendor
+    from vrm.transport.serving import LocalServer, run_service
+
+    endpoint, token, built = open_vendor(
+        name=name, config=config, home=home, policy=policy, allow_loopback=allow_loopback
+    )
+
+    async def serve() -> None:
+        async with LocalServer(built, host=host, port=port) as server:
+            print(f"listening on {server.url}", flush=True)
+            print(f"vendor DID: {endpoint.identity.did}", flush=True)
+            print(f"API: {server.url}/docs (token: {token})", flush=True)
+            await server.stopped
+
+    run_service(serve())

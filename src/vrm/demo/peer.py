@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -18,6 +17,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
+from vrm.keyfile import load_or_create_identity
 from vrm.protocol import (
     PING,
     PING_RESPONSE,
@@ -40,26 +40,9 @@ from vrm.transport import (
 )
 from vrm.transport.address_policy import AddressPolicy
 
-SEED_FILE = "identity.seed"
 SEEN_IDS_FILE = "seen-ids.db"
 
 log = logging.getLogger(__name__)
-
-
-def load_or_create_identity(home: Path) -> Identity:
-    """Return the identity kept in ``home``, creating one (mode 0600) the first time."""
-    home.mkdir(parents=True, exist_ok=True)
-    seed_path = home / SEED_FILE
-    if seed_path.exists():
-        try:
-            return Identity.from_seed(seed_path.read_bytes())
-        except ValueError as exc:
-            raise ValueError(f"{seed_path} is not an identity seed (32 bytes)") from exc
-    identity = Identity.generate()
-    descriptor = os.open(seed_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(descriptor, "wb") as seed_file:
-        seed_file.write(identity.seed)
-    return identity
 
 
 @dataclass

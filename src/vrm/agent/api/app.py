@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hmac
 import logging
 import time
 from collections.abc import AsyncIterator, Callable
@@ -17,9 +16,8 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 import anyio.to_thread
-from fastapi import Depends, FastAPI, Request
+from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from vrm.agent.api.routes import router
 from vrm.agent.errors import AgentError, Conflict, NotFound, VendorUnreachable
@@ -45,6 +43,7 @@ from vrm.transport import (
     problem_response,
 )
 from vrm.transport.backoff import Backoff
+from vrm.transport.bearer import require_bearer
 
 log = logging.getLogger(__name__)
 
@@ -123,16 +122,8 @@ def create_agent_app(
     app.state.worker = worker
     install_problem_handlers(app)
     _install_agent_problems(app)
-    bearer = HTTPBearer(auto_error=False)
-
-    def require_token(
-        credentials: HTTPAuthorizationCredentials | None = Depends(bearer),  # noqa: B008
-    ) -> None:
-        presented = credentials.credentials if credentials else ""
-        if not hmac.compare_digest(presented.encode(), api_token.encode()):
-            raise _Unauthorised
-
-    app.include_router(router, dependencies=[Depends(require_token)])
+    guard = require_bearer(app, api_token, hint="vrm token shows it")
+    app.include_router(router, dependencies=[guard])
 
     @app.get("/health", tags=["service"])
     async def health() -> dict[str, str]:
@@ -168,21 +159,7 @@ class _KnownDids:
         return did in self._dids
 
 
-class _Unauthorised(Exception):
-    """No bearer token, or not this agent's."""
-
-
 def _install_agent_problems(app: FastAPI) -> None:
-    @app.exception_handler(_Unauthorised)
-    async def _unauthorised(request: Request, _exc: _Unauthorised) -> JSONResponse:
-        return problem_response(
-            "unauthorised",
-            "send the agent's token as 'Authorization: Bearer TOKEN' (vrm token shows it)",
-            instance=request.url.path,
-            status=401,
-            headers={"WWW-Authenticate": "Bearer"},
-        )
-
     @app.exception_handler(AgentError)
     async def _agent_error(request: Request, exc: AgentError) -> JSONResponse:
         status = next((s for kind, s in _STATUS.items() if isinstance(exc, kind)), 400)

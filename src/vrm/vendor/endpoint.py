@@ -1,0 +1,124 @@
+"""The vendor endpoint as one object: use it whole, or mount its inbox in your own app.
+
+Whole (what ``vrm serve vendor`` runs)::
+
+    endpoint = VendorEndpoint.open(settings, home=Path("/var/lib/vrm"))
+    app = endpoint.app(api_token="…")          # discovery, /inbox, /api, /docs
+
+In a vendor's own ASGI application::
+
+    from vrm.transport import InboxEndpoint
+    inbox = InboxEndpoint(endpoint.inbox)
+    my_app.router.routes.append(Route("/vrm/inbox", inbox, methods=["POST"]))
+    # run endpoint.worker.run() in your lifespan, and read endpoint.records from your code
+
+Every message the inbox accepts goes through :class:`vrm.vendor.records.Records`
+in one transaction with the jobs it causes; the :class:`JobWorker` delivers them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import anyio.to_thread
+from sqlalchemy import Engine
+
+from vrm.keyfile import load_or_create_identity
+from vrm.protocol import Identity, Message, Verifier, relationship_types
+from vrm.storage import database_engine, migrate_to_newest
+from vrm.transport.address_policy import AddressPolicy
+from vrm.transport.client import AiohttpTransport, Transport
+from vrm.transport.delivery import Sender
+from vrm.transport.inbox import Inbox
+from vrm.transport.seen_ids import PersistentSeenIds, open_seen_ids
+from vrm.vendor.adapters.base import Adapter
+from vrm.vendor.config import VendorSettings, build_adapter
+from vrm.vendor.records import Records
+from vrm.vendor.worker import JobWorker
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+DATABASE_FILE = "vendor.db"
+SEEN_IDS_FILE = "seen-ids.db"
+
+
+@dataclass
+class VendorEndpoint:
+    """A vendor's protocol party: identity, inbox, records and job worker."""
+
+    settings: VendorSettings
+    identity: Identity
+    engine: Engine
+    seen_ids: PersistentSeenIds
+    records: Records
+    inbox: Inbox
+    worker: JobWorker
+    adapters: Mapping[str, Adapter]
+
+    @classmethod
+    def open(
+        cls,
+        settings: VendorSettings,
+        *,
+        home: Path,
+        adapters: list[Adapter] | None = None,
+        transport: Transport | None = None,
+        identity: Identity | None = None,
+    ) -> VendorEndpoint:
+        """Open (creating on first use) the endpoint whose key and store live in ``home``.
+
+        ``adapters`` replaces the adapters of the settings (for a vendor's own code).
+        """
+        home.mkdir(parents=True, exist_ok=True)
+        identity = identity or load_or_create_identity(home)
+        engine = database_engine(settings.database or home / DATABASE_FILE)
+        migrate_to_newest(engine, MIGRATIONS)
+        seen_ids = open_seen_ids(
+            settings.database
+            if settings.database and settings.database.startswith("postgresql")
+            else str(home / SEEN_IDS_FILE)
+        )
+        chosen = adapters if adapters is not None else [build_adapter(a) for a in settings.adapters]
+        by_name = {adapter.name: adapter for adapter in chosen}
+        records = Records(
+            engine,
+            identity=identity,
+            policy=settings.policy.policy(),
+            adapters=list(by_name),
+            max_age=settings.delivery_max_age,
+        )
+        policy = AddressPolicy(
+            allow_loopback=settings.allow_loopback, allow_private=settings.allow_private
+        )
+        worker = JobWorker(engine, Sender(transport or AiohttpTransport(policy=policy)), by_name)
+        verifier = Verifier(receiver=identity.did, types=relationship_types(), seen_ids=seen_ids)
+        endpoint = cls(
+            settings=settings,
+            identity=identity,
+            engine=engine,
+            seen_ids=seen_ids,
+            records=records,
+            inbox=Inbox(identity=identity, verifier=verifier, handler=_unset_handler),
+            worker=worker,
+            adapters=by_name,
+        )
+        endpoint.inbox.handler = endpoint.handle
+        return endpoint
+
+    async def handle(self, message: Message) -> None:
+        """Apply a verified message (off the event loop) and let the worker send what it caused."""
+        await anyio.to_thread.run_sync(self.records.receive, message)
+        self.worker.wake()
+
+    async def aclose(self) -> None:
+        """Close connections, adapters and stores."""
+        await self.worker.sender.transport.aclose()
+        for adapter in self.adapters.values():
+            await adapter.aclose()
+        self.seen_ids.close()
+        self.engine.dispose()
+
+
+async def _unset_handler(_message: Message) -> None:  # replaced in VendorEndpoint.open
+    raise RuntimeError("the endpoint's handler is not set")

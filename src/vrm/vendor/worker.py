@@ -1,0 +1,117 @@
+"""Runs the endpoint's jobs: answers to people over the protocol, changes into each CRM."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Mapping
+
+import anyio
+import anyio.to_thread
+from sqlalchemy import Engine
+
+from vrm.transport.backoff import Backoff
+from vrm.transport.delivery import DeliveryError, Sender
+from vrm.vendor import jobs
+from vrm.vendor.adapters.base import Adapter, AdapterError, CustomerChange
+
+log = logging.getLogger(__name__)
+
+
+class JobWorker:
+    """Runs due jobs concurrently, each queue in order per customer, until cancelled.
+
+    Args:
+        engine: the endpoint's database.
+        sender: posts answers to people's inboxes.
+        adapters: the CRM adapters by name.
+    """
+
+    def __init__(
+        self,
+        engine: Engine,
+        sender: Sender,
+        adapters: Mapping[str, Adapter],
+        *,
+        backoff: Backoff | None = None,
+        concurrency: int = 256,
+        batch: int = 2000,
+        poll_interval: float = 1.0,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.engine = engine
+        self.sender = sender
+        self.adapters = dict(adapters)
+        self.backoff = backoff or Backoff()
+        self.batch = batch
+        self.poll_interval = poll_interval
+        self.clock = clock
+        self._gate = asyncio.Semaphore(concurrency)
+        self._wake = asyncio.Event()
+
+    def wake(self) -> None:
+        """Look for jobs now."""
+        self._wake.set()
+
+    async def run_once(self) -> int:
+        """Run every job due now; return how many were tried."""
+        due = await anyio.to_thread.run_sync(self._due)
+        if not due:
+            return 0
+        outcomes = await asyncio.gather(*(self._run(job) for job in due))
+        await anyio.to_thread.run_sync(self._record, outcomes)
+        return len(due)
+
+    async def run(self) -> None:
+        """Run jobs until cancelled."""
+        while True:
+            try:
+                tried = await self.run_once()
+            except Exception:
+                log.exception("a round of jobs failed; trying again shortly")
+                tried = 0
+            if tried:
+                continue
+            next_at = await anyio.to_thread.run_sync(self._next_due_at)
+            wait = self.poll_interval
+            if next_at is not None:
+                wait = min(wait, max(0.0, next_at - self.clock()))
+            self._wake.clear()
+            with anyio.move_on_after(wait):
+                await self._wake.wait()
+
+    async def _run(self, job: jobs.Job) -> jobs.JobOutcome:
+        async with self._gate:
+            try:
+                if job.queue == jobs.MESSAGE_QUEUE:
+                    await self.sender.deliver(job.payload["inbox"], job.payload["token"])
+                else:
+                    adapter = self.adapters.get(job.queue.removeprefix(jobs.ADAPTER_PREFIX))
+                    if adapter is None:
+                        return jobs.JobOutcome(
+                            job.id, done=False, retryable=False, error=f"no adapter for {job.queue}"
+                        )
+                    await adapter.deliver(CustomerChange.from_json(job.payload))
+            except DeliveryError as exc:
+                return jobs.JobOutcome(
+                    job.id, False, exc.retryable, str(exc), retry_after=exc.retry_after
+                )
+            except AdapterError as exc:
+                return jobs.JobOutcome(job.id, False, exc.retryable, str(exc))
+            except Exception as exc:  # an adapter's own bug: logged, retried later
+                log.exception("job %s on %s failed", job.id, job.queue)
+                return jobs.JobOutcome(job.id, False, True, f"{exc.__class__.__name__}: {exc}")
+            return jobs.JobOutcome(job.id, done=True)
+
+    def _due(self) -> list[jobs.Job]:
+        with self.engine.begin() as connection:
+            return jobs.due_jobs(connection, now=self.clock(), limit=self.batch)
+
+    def _record(self, outcomes: list[jobs.JobOutcome]) -> None:
+        with self.engine.begin() as connection:
+            jobs.record_outcomes(connection, outcomes, backoff=self.backoff, now=self.clock())
+
+    def _next_due_at(self) -> float | None:
+        with self.engine.begin() as connection:
+            return jobs.next_due_at(connection)
