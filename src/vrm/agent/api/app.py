@@ -10,8 +10,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
-from collections.abc import AsyncIterator, Callable
+import sqlite3
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -86,7 +86,8 @@ def create_agent_app(
         if message.type == PROBLEM_REPORT or message.type == RELATIONSHIP_STATE:
             await anyio.to_thread.run_sync(agent.receive, message)
 
-    ours = _KnownDids(agent.relationship_dids)
+    database = database_path or seen_ids_path.with_name("agent.db")
+    ours = _KnownDids(database)
 
     verifier = Verifier(receiver=ours.contains, types=agent_types(), seen_ids=seen_ids)
     inbox = Inbox(verifier=verifier, handler=receive, recipients=agent.identity_for)
@@ -108,6 +109,7 @@ def create_agent_app(
                     await task
             await sender.transport.aclose()
             seen_ids.close()
+            ours.close()
 
     app = FastAPI(
         title="vrm personal agent",
@@ -118,7 +120,7 @@ def create_agent_app(
         "Every /api operation needs the bearer token `vrm token` shows.",
     )
     app.state.agent = agent
-    app.state.database_path = database_path or seen_ids_path.with_name("agent.db")
+    app.state.database_path = database
     app.state.worker = worker
     install_problem_handlers(app)
     _install_agent_problems(app)
@@ -135,28 +137,31 @@ def create_agent_app(
 
 
 class _KnownDids:
-    """The person's relationship DIDs, kept in memory for the inbox's recipient check.
+    """Whether a DID is one of the person's, for the inbox's recipient check.
 
-    The check runs on the event loop for every message, so it reads memory. A DID
-    not there sends the set to be read again (a relationship added by a ``vrm``
-    command in another process), at most every :attr:`min_interval` seconds, so a
-    flood of messages to made-up DIDs cannot keep the database busy.
+    The check runs on the event loop for every message. Known DIDs are answered
+    from memory; any other is looked up at once (a relationship may have been added
+    a moment ago, by this process or a ``vrm`` command) through a read-only
+    connection, which in WAL mode never waits for a writer. The look-up is one
+    indexed read, cheaper than the signature check every message passed before it.
     """
 
-    min_interval = 0.05
-
-    def __init__(self, load: Callable[[], set[str]]) -> None:
-        self._load = load
-        self._dids = load()
-        self._loaded_at = time.monotonic()
+    def __init__(self, database: Path) -> None:
+        self._reader = sqlite3.connect(
+            f"file:{database}?mode=ro", uri=True, check_same_thread=False
+        )
+        self._known: set[str] = set()
 
     def contains(self, did: str) -> bool:
-        if did in self._dids:
+        if did in self._known:
             return True
-        if time.monotonic() - self._loaded_at >= self.min_interval:
-            self._dids = self._load()
-            self._loaded_at = time.monotonic()
-        return did in self._dids
+        found = self._reader.execute("SELECT 1 FROM vendors WHERE our_did = ?", (did,)).fetchone()
+        if found:
+            self._known.add(did)
+        return found is not None
+
+    def close(self) -> None:
+        self._reader.close()
 
 
 def _install_agent_problems(app: FastAPI) -> None:
