@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,7 @@ from vrm.protocol import (
     compose,
     relationship_types,
 )
-from vrm.storage import migrate_to_newest, sqlite_engine
+from vrm.storage import database_engine, migrate_to_newest, sqlite_engine
 from vrm.vendor.endpoint import MIGRATIONS
 from vrm.vendor.jobs import MESSAGE_QUEUE, due_jobs
 from vrm.vendor.records import NotPending, Policy, PolicyMode, Records, UnknownCustomer
@@ -32,11 +33,16 @@ VENDOR = Identity.generate()
 REPLY_TO = "http://127.0.0.1:9/inbox"
 
 
-@pytest.fixture
-def engine(tmp_path: Path) -> Engine:
-    built = sqlite_engine(tmp_path / "vendor.db")
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.services)])
+def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    """The vendor's store, migrated: an SQLite file, and PostgreSQL (a fresh schema)."""
+    if request.param == "sqlite":
+        built = sqlite_engine(tmp_path / "vendor.db")
+    else:
+        built = database_engine(request.getfixturevalue("postgres_url"))
     migrate_to_newest(built, MIGRATIONS)
-    return built
+    yield built
+    built.dispose()
 
 
 def records(engine: Engine, policy: Policy | None = None) -> Records:
