@@ -147,3 +147,39 @@ def test_forged_and_replayed_messages_are_refused_with_their_codes(tmp_path: Pat
     finally:
         api.close()
         vendor.stop()
+
+
+def test_an_endpoint_down_for_a_while_gets_the_change_when_back(
+    running_agent: RunningAgent, tmp_path: Path
+) -> None:
+    home = tmp_path / "magazine"
+    vendor, api = start_vendor(home)
+    port = int(vendor.url.rsplit(":", 1)[1])
+    agent = running_agent
+    agent.api.put("/api/profile/address.home", json={"value": HOME_ADDRESS}).raise_for_status()
+    related = relate(agent, vendor.url)
+    did = related["our_did"]
+    agent.api.post(
+        "/api/grants",
+        json={"vendor": str(related["id"]), "fields": ["address.home"], "purpose": "post"},
+    ).raise_for_status()
+    eventually(lambda: customer(api, did).get("fields") == {"address.home": HOME_ADDRESS})
+    api.close()
+    vendor.stop()
+
+    agent.api.put("/api/profile/address.home", json={"value": NEW_ADDRESS}).raise_for_status()
+    eventually(
+        lambda: [d for d in agent.get("/api/deliveries", state="pending") if d["attempts"]],
+        what="a failed attempt while the vendor is down",
+    )
+    back, api = start_vendor(home, port=port)  # the same endpoint, its store kept
+    try:
+        eventually(
+            lambda: customer(api, did).get("fields") == {"address.home": NEW_ADDRESS},
+            timeout=20,
+            what="the change after the outage",
+        )
+        assert [h["version"] for h in api.get(f"/api/customers/{did}/history").json()] == [1, 2]
+    finally:
+        api.close()
+        back.stop()
