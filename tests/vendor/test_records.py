@@ -21,7 +21,9 @@ from vrm.protocol import (
     RefusalCode,
     Verifier,
     compose,
+    new_envelope,
     relationship_types,
+    sign_message,
 )
 from vrm.storage import database_engine, migrate_to_newest, sqlite_engine
 from vrm.vendor.endpoint import MIGRATIONS
@@ -175,3 +177,48 @@ def test_jobs_of_one_customer_run_in_order_and_customers_run_side_by_side(
     assert {job.payload.get("kind") for job in due if job.queue != MESSAGE_QUEUE} == {
         "customer.created"
     }
+
+
+def test_a_field_granted_again_after_a_revocation_is_taken(engine: Engine) -> None:
+    person = Identity.generate()
+    book = records(engine)
+    book.receive(request(person))
+    book.receive(update(person, "email.home", 1, "ann@example.org"))
+    book.receive(message(person, PROFILE_REVOKE, {"fields": ["email.home"]}))
+    book.receive(update(person, "email.home", 1, "ann@example.org"))
+    assert book.customer(person.did)["fields"] == {"email.home": "ann@example.org"}
+
+
+def test_ending_withdraws_every_field_and_later_updates_are_refused(engine: Engine) -> None:
+    person = Identity.generate()
+    book = records(engine)
+    book.receive(request(person))
+    book.receive(update(person, "email.home", 1, "ann@example.org"))
+    book.receive(message(person, RELATIONSHIP_STATE, {"state": "ended"}))
+    held = book.customer(person.did)
+    assert held["fields"] == {}
+    assert held["person_state"] == "ended"
+    ended = [e for _, _, e in queued(engine) if e.get("kind") == "customer.ended"]
+    assert ended[0]["fields"] == {"email.home": None}
+    with pytest.raises(ProtocolError) as refused:
+        book.receive(update(person, "email.home", 2, "ann@new.example"))
+    assert refused.value.code == RefusalCode.WRONG_RECIPIENT
+
+
+def test_two_customers_using_the_same_message_id_each_reach_the_crm(engine: Engine) -> None:
+    book = records(engine)
+    people = [Identity.generate(), Identity.generate()]
+    verifier = Verifier(receiver=VENDOR.did, types=relationship_types(), seen_ids=None)
+    for person in people:
+        book.receive(request(person))
+        body = {
+            "grant": {"purpose": "post"},
+            "fields": [{"path": "email.home", "version": 1, "value": "x@y", "changed_time": 1}],
+        }
+        envelope = new_envelope(
+            type=PROFILE_UPDATE, sender=person.did, to=VENDOR.did, body=body, message_id="update.1"
+        )
+        book.receive(verifier.verify(sign_message(envelope, person)))
+    updates = [(c, e) for q, c, e in queued(engine) if e.get("kind") == "customer.updated"]
+    assert {customer for customer, _ in updates} == {person.did for person in people}
+    assert all("." not in event["event_id"] for _, event in updates)

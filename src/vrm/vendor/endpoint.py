@@ -3,7 +3,7 @@
 Whole (what ``vrm serve vendor`` runs)::
 
     endpoint = VendorEndpoint.open(settings, home=Path("/var/lib/vrm"))
-    app = endpoint.app(api_token="…")          # discovery, /inbox, /api, /docs
+    app = create_vendor_app(endpoint, api_token="…")   # discovery, /inbox, /api, /docs
 
 In a vendor's own ASGI application::
 

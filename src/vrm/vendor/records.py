@@ -124,6 +124,10 @@ class Records:
                     RefusalCode.WRONG_RECIPIENT,
                     "this vendor has no accepted relationship with the sender",
                 )
+            if customer.person_state == PartyState.ENDED:
+                raise ProtocolError(
+                    RefusalCode.WRONG_RECIPIENT, "the sender ended this relationship"
+                )
             if isinstance(body, RelationshipState):
                 self._person_state(connection, message, body)
             elif isinstance(body, ProfileUpdate):
@@ -182,10 +186,16 @@ class Records:
             .values(person_state=body.state.value, updated_at=now)
         )
         if body.state == PartyState.ENDED:
+            # Ending withdraws every grant: the values go, the history stays.
+            removed = self._remove_fields(connection, message, None)
             self._changed(
                 connection,
                 CustomerChange(
-                    event_id(message.sender, message.id), ChangeKind.ENDED, message.sender, now
+                    event_id(message.sender, message.id),
+                    ChangeKind.ENDED,
+                    message.sender,
+                    now,
+                    dict.fromkeys(removed),
                 ),
             )
 
@@ -236,7 +246,7 @@ class Records:
             versions[value.path] = value.version
         if changed:
             change = CustomerChange(
-                message.id,
+                event_id(message.sender, message.id),
                 ChangeKind.UPDATED,
                 message.sender,
                 now,
@@ -247,42 +257,53 @@ class Records:
             self._changed(connection, change)
 
     def _revoke(self, connection: Connection, message: Message, body: ProfileRevoke) -> None:
-        now = self.clock()
-        revoked = []
-        for path in dict.fromkeys(body.fields):
-            current = connection.execute(
-                select(fields.c.version, fields.c.value).where(
-                    fields.c.customer == message.sender, fields.c.path == path
-                )
-            ).one_or_none()
-            if current is None or current.value is None:
-                continue
-            connection.execute(
-                update(fields)
-                .where(fields.c.customer == message.sender, fields.c.path == path)
-                .values(value=None, updated_at=now)
-            )
-            connection.execute(
-                insert(field_history).values(
-                    customer=message.sender,
-                    path=path,
-                    version=current.version,
-                    value=None,
-                    event="revoke",
-                    message_id=message.id,
-                    received_at=now,
-                )
-            )
-            revoked.append(path)
+        revoked = self._remove_fields(connection, message, list(dict.fromkeys(body.fields)))
         if revoked:
             change = CustomerChange(
                 event_id(message.sender, message.id),
                 ChangeKind.REVOKED,
                 message.sender,
-                now,
+                self.clock(),
                 dict.fromkeys(revoked),
             )
             self._changed(connection, change)
+
+    def _remove_fields(
+        self, connection: Connection, message: Message, paths: list[str] | None
+    ) -> list[str]:
+        """Delete fields (every one when ``paths`` is None), keeping a ``revoke`` in history.
+
+        The version goes with the value: a field granted again later starts afresh.
+        """
+        query = select(fields.c.path, fields.c.version).where(fields.c.customer == message.sender)
+        if paths is not None:
+            query = query.where(fields.c.path.in_(paths))
+        held = connection.execute(query.order_by(fields.c.path)).all()
+        if not held:
+            return []
+        now = self.clock()
+        connection.execute(
+            fields.delete().where(
+                fields.c.customer == message.sender,
+                fields.c.path.in_([row.path for row in held]),
+            )
+        )
+        connection.execute(
+            insert(field_history),
+            [
+                {
+                    "customer": message.sender,
+                    "path": row.path,
+                    "version": row.version,
+                    "value": None,
+                    "event": "revoke",
+                    "message_id": message.id,
+                    "received_at": now,
+                }
+                for row in held
+            ],
+        )
+        return [row.path for row in held]
 
     # the vendor's decisions
 
