@@ -222,3 +222,23 @@ def test_two_customers_using_the_same_message_id_each_reach_the_crm(engine: Engi
     updates = [(c, e) for q, c, e in queued(engine) if e.get("kind") == "customer.updated"]
     assert {customer for customer, _ in updates} == {person.did for person in people}
     assert all("." not in event["event_id"] for _, event in updates)
+
+
+def test_the_vendor_can_end_and_a_newly_allowed_request_is_accepted(engine: Engine) -> None:
+    person, later = Identity.generate(), Identity.generate()
+    book = records(engine)
+    book.receive(request(person))
+    book.end(person.did)
+    assert book.customer(person.did)["state"] == "ended"
+    answers = [e for q, c, e in queued(engine) if q == MESSAGE_QUEUE and c == person.did]
+    told = Verifier(receiver=person.did, types=relationship_types(), seen_ids=None)
+    assert told.verify(answers[-1]["token"]).body.model_dump()["state"] == "ended"
+    with pytest.raises(NotPending):
+        book.end(person.did)
+
+    strict = records(engine, Policy(PolicyMode.ALLOW_LIST))
+    strict.receive(request(later))
+    assert strict.customer(later.did)["state"] == "pending"
+    edited = records(engine, Policy(PolicyMode.ALLOW_LIST, frozenset({later.did})))
+    assert edited.accept_newly_allowed() == [later.did]
+    assert edited.customer(later.did)["state"] == "accepted"

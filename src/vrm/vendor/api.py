@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
-from fastapi import APIRouter, FastAPI, Query, Request
+from fastapi import APIRouter, FastAPI, HTTPException, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
@@ -76,20 +76,55 @@ async def refuse(request: Request, did: str) -> dict[str, Any]:
     return await run_in_threadpool(endpoint.records.customer, did)
 
 
+@router.post("/relationships/{did}/end", tags=["relationships"])
+async def end(request: Request, did: str) -> dict[str, Any]:
+    """End an accepted relationship from the vendor's side: the person is told."""
+    endpoint = _endpoint(request)
+    await run_in_threadpool(endpoint.records.end, did)
+    endpoint.worker.wake()
+    return await run_in_threadpool(endpoint.records.customer, did)
+
+
 @router.get("/deliveries", tags=["deliveries"])
 async def deliveries(
     request: Request,
     adapter: str | None = None,
+    answers: bool = False,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 200,
 ) -> list[dict[str, Any]]:
-    """The CRM adapters' delivery log, newest first (of one adapter with ``?adapter=``)."""
+    """The CRM adapters' delivery log, newest first.
+
+    ``?adapter=NAME`` shows one adapter's; ``?answers=true`` the answers sent to people.
+    """
     prefix = jobs.adapter_queue(adapter) if adapter else jobs.ADAPTER_PREFIX
+    if answers:
+        prefix = jobs.MESSAGE_QUEUE
 
     def read() -> list[dict[str, Any]]:
         with _endpoint(request).engine.begin() as connection:
             return jobs.job_log(connection, queue_prefix=prefix, limit=limit)
 
     return await run_in_threadpool(read)
+
+
+@router.post("/deliveries/{job_id}/retry", tags=["deliveries"])
+async def retry(request: Request, job_id: int) -> dict[str, Any]:
+    """Queue a failed delivery again, due now."""
+    endpoint = _endpoint(request)
+
+    def requeue() -> bool:
+        with endpoint.engine.begin() as connection:
+            return jobs.retry_job(
+                connection,
+                job_id,
+                now=endpoint.records.clock(),
+                max_age=endpoint.settings.delivery_max_age,
+            )
+
+    if not await run_in_threadpool(requeue):
+        raise HTTPException(404, f"no failed delivery {job_id}")
+    endpoint.worker.wake()
+    return {"id": job_id, "state": "pending"}
 
 
 def create_vendor_app(endpoint: VendorEndpoint, *, api_token: str) -> FastAPI:

@@ -104,6 +104,7 @@ class VendorEndpoint:
             adapters=by_name,
         )
         endpoint.inbox.handler = endpoint.handle
+        records.accept_newly_allowed()
         return endpoint
 
     async def handle(self, message: Message) -> None:

@@ -315,6 +315,34 @@ class Records:
         """Refuse a pending relationship; the person is told."""
         self._decide(did, PartyState.REFUSED)
 
+    def end(self, did: str) -> None:
+        """End an accepted relationship from the vendor's side; the person is told."""
+        with self.engine.begin() as connection:
+            customer = self._customer_row(connection, did)
+            if customer is None:
+                raise UnknownCustomer(f"no customer {did}")
+            if customer.state != PartyState.ACCEPTED:
+                raise NotPending(f"the relationship with {did} is {customer.state}, not accepted")
+            connection.execute(
+                update(customers)
+                .where(customers.c.did == did)
+                .values(state=PartyState.ENDED.value, updated_at=self.clock())
+            )
+            self._answer(
+                connection, did, customer.reply_to, PartyState.ENDED.value, customer.request_id
+            )
+
+    def accept_newly_allowed(self) -> list[str]:
+        """Accept pending requests the policy now allows (an allow list edited since)."""
+        with self.engine.begin() as connection:
+            waiting = connection.execute(
+                select(customers.c.did).where(customers.c.state == PENDING)
+            ).scalars()
+            allowed = [did for did in waiting if self.policy.decide(did) != PENDING]
+        for did in allowed:
+            self.approve(did)
+        return allowed
+
     def _decide(self, did: str, decision: PartyState) -> None:
         with self.engine.begin() as connection:
             customer = self._customer_row(connection, did)
