@@ -183,3 +183,58 @@ def test_an_endpoint_down_for_a_while_gets_the_change_when_back(
     finally:
         api.close()
         back.stop()
+
+
+def test_agent_killed_mid_propagation_to_endpoints_loses_nothing(tmp_path: Path) -> None:
+    changes = 40
+    vendors = [start_vendor(tmp_path / f"vendor{i}") for i in range(3)]
+    home = tmp_path / "agent"
+    token = prepare_home(home)
+    agent = serve(home, token)
+    try:
+        dids = []
+        for index, (vendor, _) in enumerate(vendors):
+            related = relate(agent, vendor.url)
+            agent.api.post(
+                "/api/grants",
+                json={"vendor": str(related["id"]), "fields": ["address.home"], "purpose": "post"},
+            ).raise_for_status()
+            dids.append(related["our_did"])
+            assert index == related["id"] - 1
+        for n in range(1, changes + 1):
+            agent.api.put(
+                "/api/profile/address.home", json={"value": {"streetAddress": f"{n} Lane"}}
+            ).raise_for_status()
+
+        def applied() -> int:
+            return sum(
+                len(api.get(f"/api/customers/{did}/history").json())
+                for (_, api), did in zip(vendors, dids, strict=True)
+            )
+
+        eventually(lambda: applied() >= 1, what="the fan-out to begin")
+        agent.service.kill()
+        agent.api.close()
+        assert applied() < 3 * changes, "the fan-out finished before the kill"
+
+        agent = serve(home, token)
+        for (_, api), did in zip(vendors, dids, strict=True):
+            eventually(
+                lambda api=api, did=did: (
+                    customer(api, did).get("fields")
+                    == {"address.home": {"streetAddress": f"{changes} Lane"}}
+                ),
+                timeout=30,
+                what="the newest address at every endpoint",
+            )
+            history = api.get(f"/api/customers/{did}/history").json()
+            versions_seen = [entry["version"] for entry in history]
+            assert versions_seen == sorted(set(versions_seen))  # none applied twice, in order
+            assert versions_seen[-1] == changes
+        assert agent.get("/api/deliveries", state="failed") == []
+    finally:
+        agent.api.close()
+        agent.service.stop()
+        for service, api in vendors:
+            api.close()
+            service.stop()
