@@ -41,6 +41,7 @@ from vrm.vendor.worker import JobWorker
 MIGRATIONS = Path(__file__).parent / "migrations"
 DATABASE_FILE = "vendor.db"
 SEEN_IDS_FILE = "seen-ids.db"
+IDLE_POLL_SECONDS = 30.0
 
 
 @dataclass
@@ -91,7 +92,14 @@ class VendorEndpoint:
         policy = AddressPolicy(
             allow_loopback=settings.allow_loopback, allow_private=settings.allow_private
         )
-        worker = JobWorker(engine, Sender(transport or AiohttpTransport(policy=policy)), by_name)
+        # Every job is written by this process, which wakes the worker; the poll only
+        # catches retries coming due, so it can be slow and cost nothing when idle.
+        worker = JobWorker(
+            engine,
+            Sender(transport or AiohttpTransport(policy=policy)),
+            by_name,
+            poll_interval=IDLE_POLL_SECONDS,
+        )
         verifier = Verifier(receiver=identity.did, types=relationship_types(), seen_ids=seen_ids)
         endpoint = cls(
             settings=settings,
@@ -108,9 +116,13 @@ class VendorEndpoint:
         return endpoint
 
     async def handle(self, message: Message) -> None:
-        """Apply a verified message (off the event loop) and let the worker send what it caused."""
-        await anyio.to_thread.run_sync(self.records.receive, message)
-        self.worker.wake()
+        """Apply a verified message (off the event loop) and let the worker send what it caused.
+
+        The worker is woken only when the message queued jobs: a round that finds
+        nothing due costs two transactions, more than applying the message does.
+        """
+        if await anyio.to_thread.run_sync(self.records.receive, message):
+            self.worker.wake()
 
     async def aclose(self) -> None:
         """Close connections, adapters and stores."""

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Connection, Engine, insert, select, update
+from sqlalchemy import Connection, Engine, bindparam, insert, select, update
 
 from vrm.protocol import (
     DEFAULT_MAX_LIFETIME,
@@ -38,6 +38,16 @@ from vrm.vendor.jobs import DEFAULT_MAX_AGE, MESSAGE_QUEUE, adapter_queue, add_j
 from vrm.vendor.schema import customers, field_history, fields
 
 PENDING = "pending"
+
+# The statements every message runs, built once: building a statement and its cache key
+# on every call cost more than executing it (docs/performance.md, vendor fan-out).
+_CUSTOMER = select(customers).where(customers.c.did == bindparam("did"))
+_HELD = select(fields.c.path, fields.c.version).where(fields.c.customer == bindparam("customer"))
+_SET_FIELD = update(fields).where(  # the SET clause: the columns named in the parameters
+    fields.c.customer == bindparam("at_customer"), fields.c.path == bindparam("at_path")
+)
+_ADD_FIELD = insert(fields)
+_ADD_HISTORY = insert(field_history)
 
 
 class PolicyMode(StrEnum):
@@ -107,17 +117,20 @@ class Records:
 
     # messages from people
 
-    def receive(self, message: Message) -> None:
-        """Apply one verified message to the records."""
+    def receive(self, message: Message) -> bool:
+        """Apply one verified message to the records; True if it queued jobs.
+
+        Jobs are the answer to a relationship request and the events for the CRM
+        adapters; the endpoint wakes its worker only when there are some.
+        """
         body = message.body
         if not isinstance(
             body, RelationshipRequest | RelationshipState | ProfileUpdate | ProfileRevoke
         ):
-            return  # a ping or a problem report: nothing to record
+            return False  # a ping or a problem report: nothing to record
         with self.engine.begin() as connection:
             if isinstance(body, RelationshipRequest):
-                self._request(connection, message, body)
-                return
+                return self._request(connection, message, body)
             customer = self._customer_row(connection, message.sender)
             if customer is None or customer.state != PartyState.ACCEPTED:
                 raise ProtocolError(
@@ -129,13 +142,12 @@ class Records:
                     RefusalCode.WRONG_RECIPIENT, "the sender ended this relationship"
                 )
             if isinstance(body, RelationshipState):
-                self._person_state(connection, message, body)
-            elif isinstance(body, ProfileUpdate):
-                self._update(connection, message, body)
-            elif isinstance(body, ProfileRevoke):
-                self._revoke(connection, message, body)
+                return self._person_state(connection, message, body)
+            if isinstance(body, ProfileUpdate):
+                return self._update(connection, message, body)
+            return self._revoke(connection, message, body)
 
-    def _request(self, connection: Connection, message: Message, body: RelationshipRequest) -> None:
+    def _request(self, connection: Connection, message: Message, body: RelationshipRequest) -> bool:
         now = self.clock()
         existing = self._customer_row(connection, message.sender)
         if existing is not None:
@@ -147,7 +159,8 @@ class Records:
             )
             if existing.state != PENDING:
                 self._answer(connection, message.sender, body.reply_to, existing.state, message.id)
-            return
+                return True
+            return False
         decision = self.policy.decide(message.sender)
         connection.execute(
             insert(customers).values(
@@ -162,6 +175,8 @@ class Records:
         )
         if decision == PartyState.ACCEPTED:
             self._accepted(connection, message.sender, body.reply_to, message.id)
+            return True
+        return False
 
     def _accepted(self, connection: Connection, did: str, reply_to: str, request_id: str) -> None:
         self._answer(connection, did, reply_to, PartyState.ACCEPTED.value, request_id)
@@ -174,7 +189,7 @@ class Records:
 
     def _person_state(
         self, connection: Connection, message: Message, body: RelationshipState
-    ) -> None:
+    ) -> bool:
         if body.state not in PERSON_STATES:
             raise ProtocolError(
                 RefusalCode.INVALID_BODY, "a person's state is wants, paused or ended"
@@ -188,7 +203,7 @@ class Records:
         if body.state == PartyState.ENDED:
             # Ending withdraws every grant: the values go, the history stays.
             removed = self._remove_fields(connection, message, None)
-            self._changed(
+            return self._changed(
                 connection,
                 CustomerChange(
                     event_id(message.sender, message.id),
@@ -198,15 +213,12 @@ class Records:
                     dict.fromkeys(removed),
                 ),
             )
+        return False
 
-    def _update(self, connection: Connection, message: Message, body: ProfileUpdate) -> None:
+    def _update(self, connection: Connection, message: Message, body: ProfileUpdate) -> bool:
         now = self.clock()
-        held = {
-            row.path: row.version
-            for row in connection.execute(
-                select(fields.c.path, fields.c.version).where(fields.c.customer == message.sender)
-            )
-        }
+        sender = message.sender
+        held = {row.path: row.version for row in connection.execute(_HELD, {"customer": sender})}
         changed: dict[str, Any] = {}
         versions: dict[str, int] = {}
         for value in body.fields:
@@ -223,24 +235,21 @@ class Records:
             }
             if value.path in held:
                 connection.execute(
-                    update(fields)
-                    .where(fields.c.customer == message.sender, fields.c.path == value.path)
-                    .values(**row)
+                    _SET_FIELD, {"at_customer": sender, "at_path": value.path, **row}
                 )
             else:
-                connection.execute(
-                    insert(fields).values(customer=message.sender, path=value.path, **row)
-                )
+                connection.execute(_ADD_FIELD, {"customer": sender, "path": value.path, **row})
             connection.execute(
-                insert(field_history).values(
-                    customer=message.sender,
-                    path=value.path,
-                    version=value.version,
-                    value=stored,
-                    event="update",
-                    message_id=message.id,
-                    received_at=now,
-                )
+                _ADD_HISTORY,
+                {
+                    "customer": sender,
+                    "path": value.path,
+                    "version": value.version,
+                    "value": stored,
+                    "event": "update",
+                    "message_id": message.id,
+                    "received_at": now,
+                },
             )
             changed[value.path] = value.value
             versions[value.path] = value.version
@@ -254,9 +263,10 @@ class Records:
                 versions,
                 body.grant.purpose,
             )
-            self._changed(connection, change)
+            return self._changed(connection, change)
+        return False
 
-    def _revoke(self, connection: Connection, message: Message, body: ProfileRevoke) -> None:
+    def _revoke(self, connection: Connection, message: Message, body: ProfileRevoke) -> bool:
         revoked = self._remove_fields(connection, message, list(dict.fromkeys(body.fields)))
         if revoked:
             change = CustomerChange(
@@ -266,7 +276,8 @@ class Records:
                 self.clock(),
                 dict.fromkeys(revoked),
             )
-            self._changed(connection, change)
+            return self._changed(connection, change)
+        return False
 
     def _remove_fields(
         self, connection: Connection, message: Message, paths: list[str] | None
@@ -418,7 +429,7 @@ class Records:
     # helpers
 
     def _customer_row(self, connection: Connection, did: str) -> Any:
-        return connection.execute(select(customers).where(customers.c.did == did)).one_or_none()
+        return connection.execute(_CUSTOMER, {"did": did}).one_or_none()
 
     def _answer(
         self, connection: Connection, did: str, reply_to: str, state: str, request_id: str
@@ -440,7 +451,10 @@ class Records:
             max_age=self.max_age,
         )
 
-    def _changed(self, connection: Connection, change: CustomerChange) -> None:
+    def _changed(self, connection: Connection, change: CustomerChange) -> bool:
+        """Queue the change for every adapter; False when there is none."""
+        if not self.adapters:
+            return False
         document = change.as_json()
         add_jobs(
             connection,
@@ -451,6 +465,7 @@ class Records:
             now=self.clock(),
             max_age=self.max_age,
         )
+        return True
 
 
 def event_id(customer: str, message_id: str, suffix: str = "") -> str:
