@@ -18,7 +18,6 @@ import json
 import os
 import secrets
 import socket
-import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -33,7 +32,8 @@ from vrm.agent.api.app import create_agent_app
 from vrm.agent.home import AgentHome
 from vrm.agent.personal_agent import PersonalAgent
 from vrm.agent.setup import init_agent, unlocked
-from vrm.demo.two_parties import DemoError, Step
+from vrm.demo.child import Child, DemoError
+from vrm.demo.two_parties import Step
 from vrm.transport.serving import LocalServer
 
 PASSPHRASE_BYTES = 18
@@ -82,48 +82,6 @@ class StoryReport:
         )
 
 
-class Child:
-    """A service in a child process; ready once it prints a line starting with ``ready``."""
-
-    def __init__(self, command: list[str], *, ready: str, log: Path) -> None:
-        self.command = command
-        self.ready = ready
-        self.log = log
-        self.process: subprocess.Popen[str] | None = None
-        self.first_line = ""
-
-    async def __aenter__(self) -> Child:
-        with self.log.open("w") as errors:
-            self.process = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
-                self.command,
-                stdout=subprocess.PIPE,
-                stderr=errors,
-                stdin=subprocess.DEVNULL,
-                text=True,
-            )
-        assert self.process.stdout is not None  # noqa: S101 - stdout=PIPE above
-        self.first_line = await asyncio.to_thread(self.process.stdout.readline)
-        if not self.first_line.startswith(self.ready):
-            await self.stop()
-            raise DemoError(f"{self.command[2]} did not start; see {self.log}")
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.stop()
-
-    async def stop(self) -> None:
-        """Stop the process (SIGTERM, then SIGKILL) and wait for it."""
-        if self.process is None or self.process.poll() is not None:
-            return
-        self.process.terminate()
-        try:
-            await asyncio.to_thread(self.process.wait, 10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-        if self.process.stdout is not None:
-            self.process.stdout.close()
-
-
 @dataclass(frozen=True)
 class VendorPlan:
     """One vendor of the story and the CRM it forwards to."""
@@ -161,7 +119,7 @@ async def run_story(
                 log=home / "bank-crm.log",
             )
         )
-        bank_crm_url = bank_crm.first_line.removeprefix("listening on ").strip()
+        bank_crm_url = bank_crm.url
         report.urls |= {"grocer's SCIM CRM": scim, "bank's webhook CRM": bank_crm_url}
         record(Step("start two CRMs (SCIM, webhooks)", "running", "running", _ms(started)))
 
@@ -248,7 +206,7 @@ async def _start_vendor(home: Path, plan: VendorPlan) -> tuple[Child, str, str]:
         ready="listening on ",
         log=folder / "vendor.log",
     ).__aenter__()
-    url = child.first_line.removeprefix("listening on ").strip()
+    url = child.url
     return child, url, (folder / "api-token").read_text().strip()
 
 

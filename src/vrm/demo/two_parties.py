@@ -9,9 +9,7 @@ through a callback so a CLI (or a test) can show it as it happens.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator, Callable
@@ -19,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from vrm.demo.child import Child
 from vrm.demo.peer import Peer, create_peer
 from vrm.protocol import (
     PING,
@@ -42,10 +41,6 @@ from vrm.transport.inbox import ACCEPTED
 from vrm.transport.serving import LocalServer
 
 ANSWER_TIMEOUT = 10.0
-
-
-class DemoError(OSError):
-    """The demo could not set its parties up."""
 
 
 @dataclass(frozen=True)
@@ -81,46 +76,12 @@ class DemoReport:
         return all(step.as_expected for step in self.steps)
 
 
-class BobProcess:
-    """Bob: a ``vrm serve peer`` child process on a free port."""
-
-    def __init__(self, home: Path) -> None:
-        self.home = home
-        self.process: subprocess.Popen[str] | None = None
-        self.url = ""
-
-    async def __aenter__(self) -> BobProcess:
-        command = [sys.executable, "-m", "vrm", "serve", "peer", "--name", "Bob"]
-        command += ["--port", "0", "--home", str(self.home), "--allow-loopback"]
-        self.process = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
-            command, stdout=subprocess.PIPE, text=True
-        )
-        assert self.process.stdout is not None  # noqa: S101 - stdout=PIPE above
-        line = await asyncio.to_thread(self.process.stdout.readline)
-        if not line.startswith("listening on "):
-            await self._stop()
-            raise DemoError("Bob's process did not start (its own error is shown above)")
-        self.url = line.removeprefix("listening on ").strip()
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self._stop()
-
-    async def _stop(self) -> None:
-        if self.process is not None:
-            self.process.terminate()
-            try:
-                await asyncio.to_thread(self.process.wait, 10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-            if self.process.stdout is not None:
-                self.process.stdout.close()
-
-
 @contextlib.asynccontextmanager
-async def alice_and_bob(home: Path) -> AsyncIterator[tuple[Peer, str, BobProcess, str]]:
+async def alice_and_bob(home: Path) -> AsyncIterator[tuple[Peer, str, Child, str]]:
     """Start Alice (in this process) and Bob (a child process); yield both and their URLs."""
-    async with BobProcess(home / "bob") as bob:
+    command = [sys.executable, "-m", "vrm", "serve", "peer", "--name", "Bob", "--port", "0"]
+    command += ["--home", str(home / "bob"), "--allow-loopback"]
+    async with Child(command, ready="listening on ") as bob:
         alice = create_peer(
             name="Alice", home=home / "alice", policy=AddressPolicy(allow_loopback=True)
         )
