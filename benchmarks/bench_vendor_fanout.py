@@ -79,6 +79,7 @@ from vrm.protocol import (
     RelationshipRequest,
     compose,
 )
+from vrm.terms import Terms, library, proffer
 from vrm.transport.serving import run_service
 
 HERE = Path(__file__).parent
@@ -181,7 +182,17 @@ async def open_client(
                 identity,
                 type=RELATIONSHIP_REQUEST,
                 to=vendor.did,
-                body=RelationshipRequest(reply_to=answers_url(vendor)),
+                body=RelationshipRequest(
+                    reply_to=answers_url(vendor),
+                    proffer=proffer(
+                        TERMS,
+                        identity,
+                        person=identity.did,
+                        vendor=vendor.did,
+                        proffered_by="person",
+                        now=int(time.time()),
+                    ),
+                ),
             )[1].encode(),
         )
         for vendor, identity in zip(vendors, identities, strict=True)
@@ -190,6 +201,10 @@ async def open_client(
     if any(status != 202 for status in statuses):
         raise RuntimeError(f"relationship requests answered {sorted(set(statuses))}")
     return Client(vendors, identities)
+
+
+TERMS = Terms(agreement=library().agreement("SD-BASE"), additional=())
+"""What the raw client proffers (every endpoint accepts it by default)."""
 
 
 def presigned(client: Client, n: int) -> list[tuple[str, bytes]]:

@@ -65,6 +65,7 @@ def start_fleet(
     *,
     base: str = "vrm fleet",
     policy: str = "accept",
+    terms: str = "accept",
     delay: float = 0.0,
     port: int = 0,
 ) -> ServiceProcess:
@@ -80,6 +81,8 @@ def start_fleet(
             base,
             "--policy",
             policy,
+            "--terms",
+            terms,
             "--delay",
             str(delay),
             "--port",

@@ -31,7 +31,9 @@ from vrm.agent.personal_agent import PersonalAgent
 from vrm.agent.relationships.service import Relationship
 from vrm.demo.fleet import MANUAL, Customer, Fleet, FleetVendor
 from vrm.protocol import (
+    AGREEMENT_ANSWER,
     RELATIONSHIP_STATE,
+    AgreementAnswer,
     Identity,
     Message,
     PartyState,
@@ -39,6 +41,7 @@ from vrm.protocol import (
     Verifier,
     compose,
 )
+from vrm.terms import Proffer, Terms, accept, proffer
 from vrm.transport import (
     PROBLEM_CONTENT_TYPE,
     AsgiTransport,
@@ -239,7 +242,39 @@ def answer(
         thid=relationship.request_id,
     )
     agent.receive(message)
+    if state == PartyState.ACCEPTED:
+        agree(agent, vendor, relationship, clock=clock)
     return agent.vendor(str(relationship.id))
+
+
+def agree(
+    agent: PersonalAgent, vendor: Vendor, relationship: Relationship, *, clock: Callable[[], float]
+) -> None:
+    """The vendor accepts the terms the person proffered last: both now hold the agreement."""
+    proffered = [a for a in agent.agreements(str(relationship.id)) if a.state == "proffered"]
+    if not proffered:
+        return  # agreed already
+    offer = proffered[-1].document
+    assert isinstance(offer, Proffer)
+    agreement = accept(offer, vendor.identity, now=int(clock()))
+    vendor.fleet.vendors[0].customers.setdefault(
+        relationship.our_did, Customer()
+    ).agreement = agreement.terms
+    message = from_vendor(
+        agent,
+        vendor.identity,
+        relationship.our_did,
+        AgreementAnswer(
+            terms_sha256=agreement.statement.terms_sha256,
+            answer="accepted",
+            accepted_time=agreement.accepted_time,
+            signature=agreement.signatures["vendor"],
+        ),
+        type=AGREEMENT_ANSWER,
+        clock=clock,
+        thid=proffered[-1].message_id,
+    )
+    agent.receive(message)
 
 
 def files_on_disk(engine: Engine, folder: Path) -> bytes:
@@ -273,3 +308,61 @@ async def connect(
     if state is not None:
         relationship = answer(agent, vendor, relationship, state, clock=clock)
     return vendor, relationship
+
+
+def terms_answer(
+    agent: PersonalAgent,
+    vendor: Vendor,
+    relationship: Relationship,
+    body: AgreementAnswer,
+    *,
+    clock: Callable[[], float],
+    sender: Identity | None = None,
+) -> Message:
+    """The vendor's ``agreement.answer`` to the person's newest proffer, as the inbox takes it.
+
+    The message is returned, not applied: the test hands it to :meth:`PersonalAgent.receive`.
+    ``sender`` signs in the vendor's place (to play another party).
+    """
+    proffered = [a for a in agent.agreements(str(relationship.id)) if a.proffered_by == "person"]
+    return from_vendor(
+        agent,
+        sender or vendor.identity,
+        relationship.our_did,
+        body,
+        type=AGREEMENT_ANSWER,
+        clock=clock,
+        thid=proffered[-1].message_id if proffered else None,
+    )
+
+
+def offer_alternative(
+    agent: PersonalAgent,
+    vendor: Vendor,
+    relationship: Relationship,
+    terms: Terms,
+    *,
+    clock: Callable[[], float],
+) -> tuple[Message, Proffer]:
+    """The vendor answers the person's newest proffer with its own signed ``terms`` instead.
+
+    The vendor remembers its alternative, as a fleet vendor does, so that it takes the
+    person's answer when that is delivered. Returns the message (not applied yet) and
+    the alternative.
+    """
+    proffered = [a for a in agent.agreements(str(relationship.id)) if a.proffered_by == "person"]
+    alternative = proffer(
+        terms,
+        vendor.identity,
+        person=relationship.our_did,
+        vendor=vendor.did,
+        proffered_by="vendor",
+        now=int(clock()),
+    )
+    vendor.fleet.vendors[0].customers.setdefault(
+        relationship.our_did, Customer()
+    ).alternative = alternative
+    body = AgreementAnswer(
+        terms_sha256=proffered[-1].terms_sha256, answer="alternative", alternative=alternative
+    )
+    return terms_answer(agent, vendor, relationship, body, clock=clock), alternative

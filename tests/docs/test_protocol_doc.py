@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import json
 import re
@@ -21,6 +22,7 @@ from vrm.protocol import (
     DEFAULT_MAX_CLOCK_SKEW,
     PERSON_STATES,
     VENDOR_STATES,
+    AgreementAnswer,
     Identity,
     MessageTypes,
     ProtocolError,
@@ -31,6 +33,7 @@ from vrm.protocol import (
     v1_types,
 )
 from vrm.protocol.encoding import b64url_decode
+from vrm.terms import Agreement, Proffer, Statement, Term, Terms, accept, library, proffer
 from vrm.transport import Inbox
 from vrm.transport.problems import STATUS_BY_CODE, TITLES
 
@@ -60,6 +63,11 @@ EXAMPLE_NAMES = list(script.examples())
 RELATIONSHIP_EXAMPLE_NAMES = list(script.relationship_examples())
 ALL_TYPES = relationship_types()
 SCHEMA_DRAFT = "https://json-schema.org/draft/2020-12/schema"
+OBJECTS: dict[str, type[BaseModel]] = {
+    model.__name__: model for model in (Terms, Term, Statement, Proffer, Agreement)
+}
+"""The objects of agreements (§7.6.1): one member table each, named by the members holding one."""
+SHARED = set(OBJECTS.values())
 
 
 @pytest.fixture(scope="module")
@@ -102,14 +110,15 @@ def schema_blocks(doc: str) -> dict[str, list[str]]:
 
 
 MEMBER_ROW = re.compile(
-    r"^\| *(?:`(vrm/[^`]+)`)? *\| `([^`]+)` \| ([^|]+?) \| ([^|]+?) \| (.+) \|$", re.MULTILINE
+    r"^\| *(?:`(vrm/[^`]+|[A-Z][A-Za-z]+)`)? *\| `([^`]+)` \| ([^|]+?) \| ([^|]+?) \| (.+) \|$",
+    re.MULTILINE,
 )
 
 
 def member_rows(doc: str) -> list[tuple[str, str, str, str, str]]:
-    """Every row of the body member tables: (type, member, JSON type, required, constraints).
+    """Every row of the member tables: (type or object, member, JSON type, required, constraints).
 
-    A row with an empty first cell belongs to the type of the row above it.
+    A row with an empty first cell belongs to the type (or object of §7.6.1) of the row above.
     """
     rows = []
     current = ""
@@ -120,13 +129,16 @@ def member_rows(doc: str) -> list[tuple[str, str, str, str, str]]:
 
 
 def model_members(model: type[BaseModel], prefix: str = "") -> dict[str, bool]:
-    """Every member of a body model, nested ones as ``a.b`` and ``a[].b``: is it required?"""
+    """Every member of a body model, nested ones as ``a.b`` and ``a[].b``: is it required?
+
+    The members of a nested object of ``OBJECTS`` are not listed: its own table has them.
+    """
     members = {}
     for name, field in model.model_fields.items():
         key = prefix + (field.alias or name)
         members[key] = field.is_required()
         nested, suffix = _nested_model(field.annotation)
-        if nested is not None:
+        if nested is not None and nested not in SHARED:
             members.update(model_members(nested, key + suffix + "."))
     return members
 
@@ -160,6 +172,12 @@ def _alternatives(node: dict[str, Any], defs: dict[str, Any]) -> list[dict[str, 
     return [option for option in options if option.get("type") != "null"]
 
 
+def _shared(node: dict[str, Any]) -> str | None:
+    """The name of the object of ``OBJECTS`` a (resolved) schema node is, if it is one."""
+    title = node.get("title")
+    return title if node.get("type") == "object" and title in OBJECTS else None
+
+
 def schema_members(
     schema: dict[str, Any], defs: dict[str, Any], prefix: str = ""
 ) -> dict[str, dict[str, Any]]:
@@ -168,11 +186,11 @@ def schema_members(
     for name, node in schema.get("properties", {}).items():
         members[prefix + name] = node
         for option in _alternatives(node, defs):
-            if option.get("type") == "object":
+            if option.get("type") == "object" and not _shared(option):
                 members.update(schema_members(option, defs, f"{prefix}{name}."))
             elif option.get("type") == "array":
                 item = _resolve(option["items"], defs)
-                if item.get("type") == "object":
+                if item.get("type") == "object" and not _shared(item):
                     members.update(schema_members(item, defs, f"{prefix}{name}[]."))
     return members
 
@@ -193,21 +211,36 @@ def json_type_of(node: dict[str, Any], defs: dict[str, Any]) -> str:
 
 
 def constraints_of(node: dict[str, Any], defs: dict[str, Any]) -> list[str]:
-    """The texts a member's constraints cell must contain: its patterns, bounds and values."""
+    """The texts a member's constraints cell must contain: its patterns, bounds and values.
+
+    A member holding an object of ``OBJECTS`` (or an array of them) names that object.
+    """
     options = _alternatives(node, defs)
     texts = []
     for option in options:
+        if _shared(option):
+            texts.append(f"`{_shared(option)}`")
         if "pattern" in option:
             texts.append(f"`{option['pattern']}`")
+        if "const" in option:
+            texts.append(f"`{option['const']}`")
         if "maxLength" in option:
             texts.append(f"at most {option['maxLength']} characters")
         if "minimum" in option:
             texts.append(f"≥ {option['minimum']}")
-        if "minItems" in option or "maxItems" in option:
+        if "minItems" in option and "maxItems" in option:
             texts.append(f"{option['minItems']}\N{EN DASH}{option['maxItems']}")
+        elif "maxItems" in option:
+            texts.append(f"at most {option['maxItems']} items")
+        elif "minItems" in option:
+            texts.append(f"at least {option['minItems']} items")
+        if "maxProperties" in option:
+            texts.append(f"at most {option['maxProperties']} members")
         if option.get("type") == "array":
             item = _resolve(option["items"], defs)
-            if item.get("type") != "object":  # object items have rows of their own
+            if _shared(item):
+                texts.append(f"`{_shared(item)}`")
+            elif item.get("type") != "object":  # object items have rows of their own
                 texts += constraints_of(item, defs)
         if "enum" in option and len(options) == 1:  # an enum beside free text is not listed
             texts += [f"`{value}`" for value in option["enum"]]
@@ -352,22 +385,75 @@ def test_schema_blocks_are_the_generated_ones(doc):
         assert shown == [generated_schema(name)], name
 
 
+SCHEMA_SECTIONS = {
+    "### 7.5 ": ["relationship.request", "relationship.state", "profile.update", "profile.revoke"],
+    "### 7.6 ": ["agreement.proffer", "agreement.answer"],
+    "### 7.7 ": ["data.request", "data.export", "data.erased"],
+}
+
+
+def section(doc: str, heading: str) -> str:
+    """The text of the section starting at ``heading``, up to the next heading of its level."""
+    start = doc.index(f"\n{heading}")
+    level = heading.split(" ")[0]
+    end = doc.find(f"\n{level} ", start + 1)
+    return doc[start : end if end != -1 else len(doc)]
+
+
 def test_relationship_schemas_are_the_generated_ones(doc):
-    """The JSON Schemas shown for the relationship bodies are exactly those the code generates."""
+    """The JSON Schemas of the relationship, agreement and data-rights bodies are in their sections.
+
+    Each is exactly what the code generates.
+    """
     relationship_only = set(ALL_TYPES) - set(v1_types())
-    assert len(relationship_only) == 4
-    for name in relationship_only:
-        assert generated_schema(name) in doc, name
+    listed = {f"vrm/1/{name}" for names in SCHEMA_SECTIONS.values() for name in names}
+    assert relationship_only == listed
+    for heading, names in SCHEMA_SECTIONS.items():
+        text = section(doc, heading)
+        for name in names:
+            assert generated_schema(f"vrm/1/{name}") in text, name
+
+
+def members_shown(doc: str, owner: str) -> list[str]:
+    """The members the table rows of a type (or object) list, in order."""
+    return [row[1] for row in member_rows(doc) if row[0] == owner]
+
+
+def check_member_table(doc: str, owner: str, model: type[BaseModel]) -> None:
+    """Each row of ``owner`` states its member's JSON type, whether it is required, its bounds."""
+    schema = model.model_json_schema()
+    defs = schema.get("$defs", {})
+    nodes = schema_members(schema, defs)
+    required = model_members(model)
+    assert set(nodes) == set(required)
+    for _, member, json_type, stated_required, constraints in (
+        row for row in member_rows(doc) if row[0] == owner
+    ):
+        assert json_type == json_type_of(nodes[member], defs), member
+        assert stated_required.split(" ")[0] == ("yes" if required[member] else "no"), member
+        for text in constraints_of(nodes[member], defs):
+            assert text in constraints, f"{owner} {member}: {text} not stated"
 
 
 @pytest.mark.parametrize("type_name", list(ALL_TYPES))
 def test_member_table_lists_every_member(doc, type_name):
-    """The member table of a body lists exactly its model's members, nested ones included."""
+    """The member table of a body lists exactly its model's members, nested ones included.
+
+    The members of an object of §7.6.1 are in that object's table (the next test).
+    """
     model = ALL_TYPES.model_for(type_name)
     assert model is not None
-    shown = [row[1] for row in member_rows(doc) if row[0] == type_name]
+    shown = members_shown(doc, type_name)
     assert len(shown) == len(set(shown)), f"a member of {type_name} is listed twice"
     assert set(shown) == set(model_members(model)), type_name
+
+
+@pytest.mark.parametrize("name", list(OBJECTS))
+def test_object_table_lists_every_member(doc, name):
+    """The table of an object of agreements lists exactly its model's members, nested included."""
+    shown = members_shown(doc, name)
+    assert len(shown) == len(set(shown)), f"a member of {name} is listed twice"
+    assert set(shown) == set(model_members(OBJECTS[name])), name
 
 
 @pytest.mark.parametrize("type_name", list(ALL_TYPES))
@@ -375,23 +461,28 @@ def test_member_table_states_types_and_constraints(doc, type_name):
     """Each member row states the member's JSON type, whether it is required, and its bounds."""
     model = ALL_TYPES.model_for(type_name)
     assert model is not None
-    schema = model.model_json_schema()
-    defs = schema.get("$defs", {})
-    nodes = schema_members(schema, defs)
-    required = model_members(model)
-    assert set(nodes) == set(required)
-    for _, member, json_type, stated_required, constraints in (
-        row for row in member_rows(doc) if row[0] == type_name
-    ):
-        assert json_type == json_type_of(nodes[member], defs), member
-        assert stated_required.split(" ")[0] == ("yes" if required[member] else "no"), member
-        for text in constraints_of(nodes[member], defs):
-            assert text in constraints, f"{type_name} {member}: {text} not stated"
+    check_member_table(doc, type_name, model)
+
+
+@pytest.mark.parametrize("name", list(OBJECTS))
+def test_object_table_states_types_and_constraints(doc, name):
+    """Each row of an object's table states the JSON type, whether it is required, the bounds."""
+    check_member_table(doc, name, OBJECTS[name])
+
+
+def test_every_object_is_used_by_a_type():
+    """Each object with a table of its own is held by a member of some registered type."""
+    held = set()
+    for type_name in ALL_TYPES:
+        model = ALL_TYPES.model_for(type_name)
+        assert model is not None
+        held |= set(model.model_json_schema().get("$defs", {}))
+    assert set(OBJECTS) <= held
 
 
 def test_member_tables_name_only_known_types(doc):
-    """No member table row belongs to a type the code does not register."""
-    assert {row[0] for row in member_rows(doc)} == set(ALL_TYPES)
+    """No member table row belongs to a type the code does not register, or an unknown object."""
+    assert {row[0] for row in member_rows(doc)} == set(ALL_TYPES) | set(OBJECTS)
 
 
 def test_r_buttons_are_the_code_states(doc):
@@ -450,3 +541,57 @@ def test_relationship_answer_threads_to_the_request():
     assert request.envelope.expires_time - request.envelope.created_time == (
         message_lifetime(DEFAULT_MAX_AGE)
     )
+
+
+def example_agreement() -> Agreement:
+    """The agreement of §7.6.5: Alice proffers SD-BASE and two terms, Bob accepts a minute later."""
+    terms = Terms(
+        agreement=library().agreement("SD-BASE"),
+        additional=(library().term("NoStalking"), library().term("delete-on-end")),
+    )
+    offer = proffer(
+        terms, ALICE, person=ALICE.did, vendor=BOB.did, proffered_by="person", now=1767225600
+    )
+    return accept(offer, BOB, now=1767225660)
+
+
+def test_agreement_example_is_what_signing_gives(doc):
+    """The hash, payloads, headers and detached signatures of §7.6.5 are what the code computes."""
+    agreement = example_agreement()
+    agreement.verify()
+    statement = agreement.statement
+    canonical = agreement.terms.canonical().decode()
+    text = section(doc, "#### 7.6.5 ")
+    for party in ("person", "vendor"):
+        token = agreement.signatures[party]
+        assert f"```text\n{token}\n```" in text, party
+        header = b64url_decode(token.split(".")[0]).decode()
+        assert f"```json\n{header}\n```\n\nis\n\n```text\n{token}\n```" in text, party
+    assert f"JCS of the terms is {len(canonical)} bytes" in text
+    beginning = re.search(r"```text\n(.+)…\n```", text)
+    assert beginning is not None
+    assert beginning.group(1) == canonical[:120]
+    assert f"`{statement.terms_sha256}`" in text
+    assert f"```text\n{statement.proffer_payload().decode()}\n```" in text
+    acceptance = statement.acceptance_payload(agreement.accepted_time)
+    assert f"```text\n{acceptance.decode()}\n```" in text
+    assert f"`{hashlib.sha256(acceptance).hexdigest()}`" in text
+
+
+def test_agreement_example_answer_is_the_vendors(doc):
+    """The agreement.answer body of §7.6.5 is valid and carries Bob's signature and time."""
+    agreement = example_agreement()
+    blocks = re.findall(r"```json\n(.*?)\n```", section(doc, "#### 7.6.5 "), re.DOTALL)
+    shown = [json.loads(block) for block in blocks if block.startswith("{\n")]
+    assert len(shown) == 2
+    answer = AgreementAnswer.model_validate(shown[0])
+    assert answer.answer == "accepted"
+    assert answer.terms_sha256 == agreement.statement.terms_sha256
+    assert (answer.accepted_time, answer.signature) == (
+        agreement.accepted_time,
+        agreement.signatures["vendor"],
+    )
+    kept = shown[1]
+    assert kept["statement"] == agreement.statement.model_dump(mode="json")
+    assert kept["accepted_time"] == agreement.accepted_time
+    assert kept["signatures"] == agreement.signatures

@@ -169,10 +169,11 @@ def test_an_endpoint_down_for_a_while_gets_the_change_when_back(
     vendor.stop()
 
     agent.api.put("/api/profile/address.home", json={"value": NEW_ADDRESS}).raise_for_status()
-    eventually(
+    failing = eventually(
         lambda: [d for d in agent.get("/api/deliveries", state="pending") if d["attempts"]],
         what="a failed attempt while the vendor is down",
     )
+    assert failing[0]["error"]  # the person sees why it is still pending
     back, api = start_vendor(home, port=port)  # the same endpoint, its store kept
     try:
         eventually(

@@ -16,6 +16,7 @@ pytestmark = pytest.mark.services
 
 @pytest.mark.anyio
 async def test_endpoint_keeps_everything_in_postgres(postgres_url: str, tmp_path: Path) -> None:
+    """Records, migrations and the store of received ids all live in the one database."""
     settings = settings_from({"name": "Harbour Bank", "database": postgres_url})
     endpoint = VendorEndpoint.open(settings, home=tmp_path, identity=VENDOR)
     try:

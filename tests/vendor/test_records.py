@@ -2,88 +2,54 @@
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterator
-from pathlib import Path
-from typing import Any
-
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 
+from tests.vendor.people import (
+    REPLY_TO,
+    VENDOR,
+    message,
+    of_type,
+    queued,
+    request,
+    sent_to,
+    update,
+)
 from vrm.protocol import (
+    AGREEMENT_ANSWER,
     PROFILE_REVOKE,
     PROFILE_UPDATE,
-    RELATIONSHIP_REQUEST,
     RELATIONSHIP_STATE,
     Identity,
-    Message,
     ProtocolError,
     RefusalCode,
     Verifier,
-    compose,
     new_envelope,
     relationship_types,
     sign_message,
 )
-from vrm.storage import database_engine, migrate_to_newest, sqlite_engine
-from vrm.vendor.endpoint import MIGRATIONS
 from vrm.vendor.jobs import MESSAGE_QUEUE, due_jobs
 from vrm.vendor.records import NotPending, Policy, PolicyMode, Records, UnknownCustomer
-from vrm.vendor.schema import jobs
 
-VENDOR = Identity.generate()
-REPLY_TO = "http://127.0.0.1:9/inbox"
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.services)])
-def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    """The vendor's store, migrated: an SQLite file, and PostgreSQL (a fresh schema)."""
-    if request.param == "sqlite":
-        built = sqlite_engine(tmp_path / "vendor.db")
-    else:
-        built = database_engine(request.getfixturevalue("postgres_url"))
-    migrate_to_newest(built, MIGRATIONS)
-    yield built
-    built.dispose()
+__all__ = ["VENDOR", "request", "update"]  # test_postgres_store uses them
 
 
 def records(engine: Engine, policy: Policy | None = None) -> Records:
     return Records(engine, identity=VENDOR, policy=policy or Policy(), adapters=["crm", "billing"])
 
 
-def message(person: Identity, type: str, body: dict[str, Any]) -> Message:
-    _, token = compose(person, type=type, to=VENDOR.did, body=body)
-    verifier = Verifier(receiver=VENDOR.did, types=relationship_types(), seen_ids=None)
-    return verifier.verify(token)
-
-
-def update(person: Identity, path: str, version: int, value: Any) -> Message:
-    fields = [{"path": path, "version": version, "value": value, "changed_time": version}]
-    return message(person, PROFILE_UPDATE, {"grant": {"purpose": "post"}, "fields": fields})
-
-
-def request(person: Identity) -> Message:
-    return message(person, RELATIONSHIP_REQUEST, {"reply_to": REPLY_TO})
-
-
-def queued(engine: Engine) -> list[tuple[str, str, dict[str, Any]]]:
-    with engine.begin() as connection:
-        rows = connection.execute(select(jobs).order_by(jobs.c.id)).all()
-    return [(row.queue, row.customer, json.loads(row.payload)) for row in rows]
-
-
 def test_accepting_answers_the_person_and_tells_every_crm(engine: Engine) -> None:
+    """An accepted request is answered (relationship, then agreement); each CRM gets it."""
     person = Identity.generate()
     book = records(engine)
     book.receive(request(person))
-    [answer, *events] = queued(engine)
-    assert answer[0] == MESSAGE_QUEUE
-    assert answer[2]["inbox"] == REPLY_TO
-    reply = Verifier(receiver=person.did, types=relationship_types(), seen_ids=None).verify(
-        answer[2]["token"]
-    )
-    assert reply.type == RELATIONSHIP_STATE
+    [state, agreed, *events] = queued(engine)
+    assert (state[0], agreed[0]) == (MESSAGE_QUEUE, MESSAGE_QUEUE)
+    assert state[2]["inbox"] == agreed[2]["inbox"] == REPLY_TO
+    [reply, answer] = sent_to(engine, person)
+    assert (reply.type, answer.type) == (RELATIONSHIP_STATE, AGREEMENT_ANSWER)
     assert reply.body.model_dump()["state"] == "accepted"
+    assert answer.body.model_dump()["answer"] == "accepted"
     assert [(q, e["kind"]) for q, _, e in events] == [
         ("adapter:crm", "customer.created"),
         ("adapter:billing", "customer.created"),
@@ -92,6 +58,7 @@ def test_accepting_answers_the_person_and_tells_every_crm(engine: Engine) -> Non
 
 
 def test_updates_apply_by_version_and_twice_changes_nothing(engine: Engine) -> None:
+    """An older version arriving late, or the same message again, changes nothing."""
     person = Identity.generate()
     book = records(engine)
     book.receive(request(person))
@@ -109,6 +76,7 @@ def test_updates_apply_by_version_and_twice_changes_nothing(engine: Engine) -> N
 
 
 def test_revocation_removes_the_value_and_keeps_the_history(engine: Engine) -> None:
+    """A revoked field loses its value, keeps its history and is deleted from the CRMs."""
     person = Identity.generate()
     book = records(engine)
     book.receive(request(person))
@@ -123,6 +91,7 @@ def test_revocation_removes_the_value_and_keeps_the_history(engine: Engine) -> N
 def test_messages_from_strangers_and_person_states_from_vendors_are_refused(
     engine: Engine,
 ) -> None:
+    """Fields from an unknown DID, and a vendor's state sent by a person, are refused."""
     stranger = Identity.generate()
     book = records(engine)
     with pytest.raises(ProtocolError) as refused:
@@ -136,6 +105,7 @@ def test_messages_from_strangers_and_person_states_from_vendors_are_refused(
 
 
 def test_allow_list_accepts_listed_and_holds_the_rest_for_the_vendor(engine: Engine) -> None:
+    """Listed DIDs are accepted at once; the others wait, and are decided once."""
     listed, other = Identity.generate(), Identity.generate()
     book = records(engine, Policy(PolicyMode.ALLOW_LIST, frozenset({listed.did})))
     book.receive(request(listed))
@@ -151,12 +121,17 @@ def test_allow_list_accepts_listed_and_holds_the_rest_for_the_vendor(engine: Eng
 
 
 def test_asking_again_is_answered_again_without_a_second_customer(engine: Engine) -> None:
+    """A repeated request gets both answers again; one customer, one agreement."""
     person = Identity.generate()
     book = records(engine)
-    book.receive(request(person))
-    book.receive(request(person))
-    answers = [e for q, _, e in queued(engine) if q == MESSAGE_QUEUE]
-    assert len(answers) == 2
+    first = request(person)
+    book.receive(first)
+    book.receive(message(person, first.type, first.body.model_dump(mode="json")))
+    answers = sent_to(engine, person)
+    assert len(of_type(answers, RELATIONSHIP_STATE)) == 2
+    [agreed, again] = of_type(answers, AGREEMENT_ANSWER)
+    assert agreed.body == again.body  # the same signature: the same agreement
+    assert len(book.agreements(person.did)) == 1
     created = [e for _, _, e in queued(engine) if e.get("kind") == "customer.created"]
     assert len(created) == 2  # once per adapter, not once per request
     assert len(book.customers()) == 1
@@ -165,6 +140,7 @@ def test_asking_again_is_answered_again_without_a_second_customer(engine: Engine
 def test_jobs_of_one_customer_run_in_order_and_customers_run_side_by_side(
     engine: Engine,
 ) -> None:
+    """Only the oldest job of each queue and customer is due; customers run side by side."""
     first, second = Identity.generate(), Identity.generate()
     book = records(engine)
     for person in (first, second):
@@ -173,13 +149,14 @@ def test_jobs_of_one_customer_run_in_order_and_customers_run_side_by_side(
     with engine.begin() as connection:
         due = due_jobs(connection, now=10**10)
     heads = {(job.queue, job.customer) for job in due}
-    assert len(due) == len(heads) == 6  # per customer: the answer and one created per adapter
+    assert len(due) == len(heads) == 6  # per customer: the answers and one created per adapter
     assert {job.payload.get("kind") for job in due if job.queue != MESSAGE_QUEUE} == {
         "customer.created"
     }
 
 
 def test_a_field_granted_again_after_a_revocation_is_taken(engine: Engine) -> None:
+    """Revocation drops the version too, so the field granted again from version 1 is taken."""
     person = Identity.generate()
     book = records(engine)
     book.receive(request(person))
@@ -190,6 +167,7 @@ def test_a_field_granted_again_after_a_revocation_is_taken(engine: Engine) -> No
 
 
 def test_ending_withdraws_every_field_and_later_updates_are_refused(engine: Engine) -> None:
+    """Ending removes every value, tells the CRMs, and refuses what comes after."""
     person = Identity.generate()
     book = records(engine)
     book.receive(request(person))
@@ -206,6 +184,7 @@ def test_ending_withdraws_every_field_and_later_updates_are_refused(engine: Engi
 
 
 def test_two_customers_using_the_same_message_id_each_reach_the_crm(engine: Engine) -> None:
+    """Event ids are per customer: one message id used by two people makes two events."""
     book = records(engine)
     people = [Identity.generate(), Identity.generate()]
     verifier = Verifier(receiver=VENDOR.did, types=relationship_types(), seen_ids=None)
@@ -225,6 +204,7 @@ def test_two_customers_using_the_same_message_id_each_reach_the_crm(engine: Engi
 
 
 def test_the_vendor_can_end_and_a_newly_allowed_request_is_accepted(engine: Engine) -> None:
+    """The vendor ends a relationship (the person is told); a DID allowed later is accepted."""
     person, later = Identity.generate(), Identity.generate()
     book = records(engine)
     book.receive(request(person))

@@ -25,7 +25,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from tests.vendor.people import offer
 from vrm.protocol import (
+    AGREEMENT_ANSWER,
+    DATA_ERASED,
+    DATA_REQUEST,
     PROFILE_REVOKE,
     PROFILE_UPDATE,
     RELATIONSHIP_REQUEST,
@@ -42,6 +46,7 @@ from vrm.vendor.config import (
     CsvSettings,
     PolicySettings,
     ScimSettings,
+    TermsSettings,
     VendorSettings,
     WebhookSettings,
     settings_from,
@@ -140,11 +145,24 @@ async def test_the_guide_s_adapter_and_app_take_a_person_s_fields_into_the_shop_
             assert reply.status_code == 202, reply.text
             return envelope.id
 
-        request_id = await send(RELATIONSHIP_REQUEST, {"reply_to": f"{person_server.url}/inbox"})
-        [answer] = await eventually(lambda: person_inbox.answers, "the vendor's answer")
+        assert discovery["accepted_terms"] == [
+            "PDC-AI",
+            "PDC-GOOD",
+            "PDC-INTENT",
+            "SD-BASE",
+            "SD-BASE-DP",
+        ]
+        proffered = offer(person, vendor=vendor).model_dump(mode="json", exclude_none=True)
+        request_id = await send(
+            RELATIONSHIP_REQUEST, {"reply_to": f"{person_server.url}/inbox", "proffer": proffered}
+        )
+        [answer, agreed] = await eventually(
+            lambda: len(person_inbox.answers) == 2 and person_inbox.answers, "the vendor's answers"
+        )
         assert (answer.sender, answer.type) == (vendor, RELATIONSHIP_STATE)
         assert answer.envelope.thid == request_id
         assert answer.body.model_dump()["state"] == "accepted"
+        assert (agreed.type, agreed.body.model_dump()["answer"]) == (AGREEMENT_ANSWER, "accepted")
 
         grant = {"purpose": "Delivering my orders", "until": "2026-12-31"}
         await send(
@@ -187,28 +205,37 @@ async def test_the_guide_s_adapter_and_app_take_a_person_s_fields_into_the_shop_
         [record] = (await http.get("/staff/customers")).json()
         assert record["fields"] == {"email.primary": "a@example.com"}
 
-        await send(RELATIONSHIP_STATE, {"state": "ended"})
-        await eventually(lambda: table(crm) == {}, "the ended customer's rows deleted")
+        erase_id = await send(DATA_REQUEST, {"kind": "erase"})
+        await eventually(lambda: table(crm) == {}, "the erased customer's rows deleted")
         [record] = (await http.get("/staff/customers")).json()
-        assert record["person_state"] == "ended"
+        assert (record["state"], record["fields"]) == ("erased", {})
+        [erased] = await eventually(
+            lambda: [m for m in person_inbox.answers if m.type == DATA_ERASED], "data.erased"
+        )
+        assert erased.body.model_dump()["request"] == erase_id
+        assert erased.body.model_dump()["systems"] == [
+            {"system": "contacts", "state": "deleted", "detail": None}
+        ]
 
 
 def test_the_guide_s_settings_example_is_accepted_and_uses_every_adapter_type() -> None:
     """The TOML of the guide passes the same checks as vendor.toml at start-up."""
     settings = settings_from(tomllib.loads(example("vendor-toml", "toml")), source="docs")
     assert settings.policy.mode == "allow_list"
+    assert settings.terms.policy().alternative == "SD-BASE"
     assert sorted(adapter.type for adapter in settings.adapters) == ["csv", "scim", "webhook"]
 
 
 @pytest.mark.parametrize(
-    "model", [VendorSettings, PolicySettings, WebhookSettings, ScimSettings, CsvSettings]
+    "model",
+    [VendorSettings, PolicySettings, TermsSettings, WebhookSettings, ScimSettings, CsvSettings],
 )
 def test_the_guide_explains_every_setting(model: type[Any]) -> None:
     """Each key of the settings appears in the guide's table of keys."""
     missing = [
         key
         for key in model.model_fields
-        if not re.search(rf"^\| `(\[policy\] )?\[*{key}\]*`", TEXT, flags=re.MULTILINE)
+        if not re.search(rf"^\| `(\[(policy|terms)\] )?\[*{key}\]*`", TEXT, flags=re.MULTILINE)
     ]
     assert not missing, f"docs/vendor.md does not explain {missing}"
 

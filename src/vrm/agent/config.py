@@ -32,6 +32,9 @@ class AgentConfig(BaseModel):
     delivery_max_age: Annotated[float, Field(gt=0, le=29 * 24 * 3600)] = 3 * 24 * 3600.0
     """Seconds a message is retried before it is marked failed (at most 29 days: a
     message's signed lifetime is this plus an hour, and no message lives over 30)."""
+    answer_deadline: Annotated[float, Field(gt=0, le=366 * 24 * 3600)] = 30 * 24 * 3600.0
+    """Seconds a vendor has to answer an export or erasure request before it is flagged
+    (default one month, the time GDPR article 12(3) gives)."""
 
     def with_value(self, name: str, value: str) -> AgentConfig:
         """A copy with ``name`` set from its text form; ValueError when it does not fit."""

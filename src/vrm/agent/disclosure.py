@@ -22,7 +22,6 @@ from vrm.agent.grants.service import GrantRecord, active_grants_of_field, grants
 from vrm.agent.outbox.store import DEFAULT_MAX_AGE, NewMessage, enqueue, enqueue_all
 from vrm.agent.profile.service import FieldVersion, latest_version
 from vrm.agent.relationships.service import (
-    UNKNOWN,
     Relationship,
     get_relationships,
     identities_of,
@@ -34,6 +33,7 @@ from vrm.protocol import (
     FieldValue,
     Grant,
     Identity,
+    PartyState,
     ProfileRevoke,
     ProfileUpdate,
 )
@@ -138,10 +138,11 @@ def send_revocation(
 ) -> str | None:
     """Queue a signed ``profile.revoke`` for fields the vendor may have received.
 
-    A vendor that never answered was never sent anything, so it is not told; one
-    that accepted once and has since refused or ended may still hold the values.
+    Only a vendor whose side is ``accepted`` is told: one that never answered was
+    sent nothing, and one that ended the relationship takes no more messages from it
+    (docs/protocol.md 7.4.5).
     """
-    if relationship.vendor_state == UNKNOWN or not paths:
+    if relationship.vendor_state != PartyState.ACCEPTED or not paths:
         return None
     return enqueue(
         connection,

@@ -17,7 +17,18 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Engine
 
-from vrm.agent import disclosure
+from vrm.agent import disclosure, inbound
+from vrm.agent.agreements import service as agreements
+from vrm.agent.agreements.choice import (
+    TermsChoice,
+    TermsSettings,
+    load_terms_settings,
+    save_terms_settings,
+    set_vendor_choice,
+    terms_for,
+    vendor_choice,
+)
+from vrm.agent.agreements.service import AgreementRecord
 from vrm.agent.audit import service as audit
 from vrm.agent.config import (
     DEFAULT_PORT,
@@ -27,7 +38,10 @@ from vrm.agent.config import (
     save_config,
     save_listening_url,
 )
-from vrm.agent.errors import VendorUnreachable
+from vrm.agent.data_rights import service as data_rights
+from vrm.agent.data_rights.comparison import ExportComparison, compare
+from vrm.agent.data_rights.service import DataRequestRecord
+from vrm.agent.errors import NotFound, VendorUnreachable
 from vrm.agent.grants.service import (
     GrantRecord,
     add_grants,
@@ -43,26 +57,19 @@ from vrm.agent.profile import service as profile
 from vrm.agent.profile.service import FieldVersion
 from vrm.agent.profile.vcard import ImportResult, from_vcard, to_vcard
 from vrm.agent.relationships.service import (
+    UNKNOWN,
     Relationship,
     add_relationship,
     find_relationship,
     get_relationship,
+    identity_of,
     list_relationships,
     relationship_dids,
-    relationship_for,
     set_person_state,
-    set_vendor_state,
 )
-from vrm.protocol import (
-    VENDOR_STATES,
-    Identity,
-    Message,
-    PartyState,
-    ProblemReport,
-    ProtocolError,
-    RefusalCode,
-    RelationshipState,
-)
+from vrm.protocol import PROFILE_UPDATE, DataExport, Identity, Message, PartyState
+from vrm.protocol.kept import verify_kept
+from vrm.terms import AlternativeRule
 from vrm.vault import Sealer
 
 if TYPE_CHECKING:  # the HTTP client is loaded only by actions that go on the network
@@ -156,14 +163,25 @@ class PersonalAgent:
                 await transport.aclose()
         reply_to = self.reply_url()
         with self._transaction() as (connection, queued, now, max_age):
-            relationship = add_relationship(
+            relationship, offer = add_relationship(
                 connection,
                 self.sealer,
                 discovery=found,
                 url=url,
                 reply_to=reply_to,
+                terms=terms_for(connection, None),
                 max_age=max_age,
                 now=now,
+            )
+            agreements.make_proffer(
+                connection,
+                self.sealer,
+                relationship=relationship,
+                identity=identity_of(connection, self.sealer, relationship),
+                terms=offer.terms,
+                message_id=relationship.request_id,
+                now=now,
+                signed=offer,
             )
             queued.append(relationship.request_id)
         return relationship
@@ -194,14 +212,9 @@ class PersonalAgent:
         with self._transaction() as (connection, queued, now, max_age):
             relationship = find_relationship(connection, self.sealer, reference)
             if state == PartyState.ENDED:
-                revoke_grants(
-                    connection,
-                    self.sealer,
-                    relationship=relationship,
-                    paths=None,
-                    reason="relationship ended",
-                    now=now,
-                )
+                changed, notice_id, _ = self._end(connection, relationship, max_age, now)
+                queued.append(notice_id)
+                return changed
             changed, notice_id = set_person_state(
                 connection, self.sealer, relationship, state, max_age=max_age, now=now
             )
@@ -211,6 +224,245 @@ class PersonalAgent:
                     connection, self.sealer, changed, max_age=max_age, now=now
                 )
             return changed
+
+    def _end(
+        self, connection: Connection, relationship: Relationship, max_age: float, now: float
+    ) -> tuple[Relationship, str, DataRequestRecord | None]:
+        """End the relationship: grants revoked, the vendor told.
+
+        Under terms with ``delete_on_end`` the notice asks for erasure too: that
+        request is returned, with its due date.
+        """
+        revoke_grants(
+            connection,
+            self.sealer,
+            relationship=relationship,
+            paths=None,
+            reason="relationship ended",
+            now=now,
+        )
+        changed, notice_id = set_person_state(
+            connection, self.sealer, relationship, PartyState.ENDED, max_age=max_age, now=now
+        )
+        erasure = None
+        if _deletes_on_end(connection, self.sealer, changed):
+            erasure = data_rights.expect_answer(
+                connection,
+                self.sealer,
+                relationship=changed,
+                kind=data_rights.ERASE,
+                message_id=notice_id,
+                answer_within=load_config(connection).answer_deadline,
+                now=now,
+            )
+        return changed, notice_id, erasure
+
+    # terms and agreements
+
+    def terms_settings(self) -> TermsSettings:
+        """The person's default terms and what is done with vendors' alternatives."""
+        with self.engine.begin() as connection:
+            return load_terms_settings(connection)
+
+    def set_default_terms(
+        self,
+        agreement: str | None = None,
+        additional: list[str] | None = None,
+        *,
+        alternatives: AlternativeRule | None = None,
+    ) -> TermsSettings:
+        """Change the default terms, or the rule for vendors' alternatives.
+
+        Open relationships without terms of their own are proffered the new default.
+
+        Raises:
+            Conflict: an id is not in the terms library.
+        """
+        with self._transaction() as (connection, queued, now, max_age):
+            settings = load_terms_settings(connection)
+            choice = settings.default
+            if agreement is not None or additional is not None:
+                choice = TermsChoice(
+                    agreement or choice.agreement,
+                    tuple(choice.additional if additional is None else additional),
+                ).checked()
+            changed = TermsSettings(choice, alternatives or settings.alternatives)
+            save_terms_settings(connection, changed)
+            if choice != settings.default:
+                for relationship in list_relationships(connection, self.sealer):
+                    if vendor_choice(connection, relationship.id) is None:
+                        queued += self._proffer_again(connection, relationship, max_age, now)
+            return changed
+
+    def vendor_terms(self, reference: str) -> tuple[Relationship, TermsChoice, bool]:
+        """The terms chosen for a vendor, and whether that is the default."""
+        with self.engine.begin() as connection:
+            relationship = find_relationship(connection, self.sealer, reference)
+            own = vendor_choice(connection, relationship.id)
+            return relationship, own or load_terms_settings(connection).default, own is None
+
+    def set_vendor_terms(
+        self, reference: str, agreement: str | None, additional: list[str] | None = None
+    ) -> AgreementRecord | None:
+        """Choose the terms for one vendor (agreement None: back to the default).
+
+        An open relationship is proffered them at once; returns that proffer, or None
+        when these terms are already agreed.
+
+        Raises:
+            Conflict: an id is not in the library.
+        """
+        with self._transaction() as (connection, queued, now, max_age):
+            relationship = find_relationship(connection, self.sealer, reference)
+            choice = None
+            if agreement is not None:
+                choice = TermsChoice(agreement, tuple(additional or ())).checked()
+            set_vendor_choice(connection, relationship.id, choice)
+            ids = self._proffer_again(connection, relationship, max_age, now)
+            queued += ids
+            if not ids:
+                return None
+            return agreements.agreements(connection, self.sealer, vendor_id=relationship.id)[-1]
+
+    def _proffer_again(
+        self, connection: Connection, relationship: Relationship, max_age: float, now: float
+    ) -> list[str]:
+        if relationship.person_state == PartyState.ENDED or relationship.vendor_state in (
+            UNKNOWN,
+            PartyState.REFUSED,
+            PartyState.ENDED,
+        ):
+            return []  # before the vendor answers, its answer to the request comes first
+        made = agreements.proffer_again(
+            connection,
+            self.sealer,
+            relationship=relationship,
+            terms=terms_for(connection, relationship.id),
+            max_age=max_age,
+            now=now,
+        )
+        return [] if made is None else [made[1]]
+
+    def agreements(self, reference: str | None = None) -> list[AgreementRecord]:
+        """Proffers and agreements (of one vendor, or all), oldest first."""
+        with self.engine.begin() as connection:
+            vendor_id = (
+                find_relationship(connection, self.sealer, reference).id if reference else None
+            )
+            return agreements.agreements(connection, self.sealer, vendor_id=vendor_id)
+
+    def agreement(self, agreement_id: int) -> AgreementRecord:
+        """One proffer or agreement."""
+        with self.engine.begin() as connection:
+            return agreements.get_agreement(connection, self.sealer, agreement_id)
+
+    def answer_alternative(self, agreement_id: int, *, accept: bool) -> AgreementRecord:
+        """Accept or reject a vendor's alternative terms; the vendor is told.
+
+        Raises:
+            NotFound: no such agreement.
+            Conflict: it is not an alternative waiting for an answer.
+        """
+        with self._transaction() as (connection, queued, now, max_age):
+            record = agreements.get_agreement(connection, self.sealer, agreement_id)
+            relationship = get_relationship(connection, self.sealer, record.vendor_id)
+            was_active = relationship.active
+            outcome = agreements.answer_alternative(
+                connection,
+                self.sealer,
+                relationship=relationship,
+                record=record,
+                accepted=accept,
+                reason="accepted by the person" if accept else "rejected by the person",
+                max_age=max_age,
+                now=now,
+            )
+            queued += outcome.queued
+            changed = get_relationship(connection, self.sealer, relationship.id)
+            if changed.active and not was_active:
+                queued += disclosure.disclose_all_granted(
+                    connection, self.sealer, changed, max_age=max_age, now=now
+                )
+            return outcome.record
+
+    # data rights
+
+    def request_export(self, reference: str) -> DataRequestRecord:
+        """Ask a vendor for a signed copy of everything it holds on the person."""
+        return self._request_data(reference, data_rights.EXPORT)
+
+    def request_erasure(self, reference: str) -> DataRequestRecord:
+        """Ask a vendor to erase its record of the person and confirm it, signed.
+
+        Erasure ends the relationship first (every grant revoked, the vendor told);
+        when the agreement says ``delete_on_end``, the ending notice is the request.
+        """
+        with self._transaction() as (connection, queued, now, max_age):
+            relationship = find_relationship(connection, self.sealer, reference)
+            if relationship.person_state != PartyState.ENDED:
+                relationship, notice_id, erasure = self._end(connection, relationship, max_age, now)
+                queued.append(notice_id)
+                if erasure is not None:
+                    return erasure
+            record = data_rights.request_data(
+                connection,
+                self.sealer,
+                relationship=relationship,
+                kind=data_rights.ERASE,
+                answer_within=load_config(connection).answer_deadline,
+                max_age=max_age,
+                now=now,
+            )
+            queued.append(record.message_id)
+            return record
+
+    def _request_data(self, reference: str, kind: str) -> DataRequestRecord:
+        with self._transaction() as (connection, queued, now, max_age):
+            relationship = find_relationship(connection, self.sealer, reference)
+            record = data_rights.request_data(
+                connection,
+                self.sealer,
+                relationship=relationship,
+                kind=kind,
+                answer_within=load_config(connection).answer_deadline,
+                max_age=max_age,
+                now=now,
+            )
+            queued.append(record.message_id)
+            return record
+
+    def data_requests(self, reference: str | None = None) -> list[DataRequestRecord]:
+        """Export and erasure requests (of one vendor, or all), oldest first."""
+        with self.engine.begin() as connection:
+            vendor_id = (
+                find_relationship(connection, self.sealer, reference).id if reference else None
+            )
+            return data_rights.data_requests(connection, self.sealer, vendor_id=vendor_id)
+
+    def overdue_requests(self) -> list[DataRequestRecord]:
+        """Requests a vendor has not answered in time."""
+        with self.engine.begin() as connection:
+            return data_rights.overdue_requests(connection, self.sealer, self.clock())
+
+    def vendor_export(self, reference: str) -> tuple[Relationship, DataExport, ExportComparison]:
+        """The vendor's latest export, verified again, next to what the person sent it.
+
+        Raises:
+            NotFound: no export has arrived from this vendor.
+        """
+        with self.engine.begin() as connection:
+            relationship = find_relationship(connection, self.sealer, reference)
+            record = data_rights.latest_export(connection, self.sealer, relationship.id)
+            if record is None or record.answer is None:
+                raise NotFound(
+                    f"no export from vendor {relationship.id} yet: ask with vrm vendors export"
+                )
+            message = verify_kept(record.answer, receiver=relationship.our_did)
+            assert isinstance(message.body, DataExport)  # noqa: S101 - stored as an export
+            sent = outbox.sent_bodies(
+                connection, self.sealer, vendor_id=relationship.id, type=PROFILE_UPDATE
+            )
+            return relationship, message.body, compare(message.body, sent)
 
     # grants
 
@@ -377,58 +629,10 @@ class PersonalAgent:
 
         Raises:
             ProtocolError: the sender is not the vendor that DID was made for, or the
-                message does not fit (a vendor announcing a person's state).
+                message does not fit (see :func:`vrm.agent.inbound.receive`).
         """
         with self._transaction() as (connection, queued, now, max_age):
-            relationship = relationship_for(connection, self.sealer, message.envelope.to)
-            if relationship is None or relationship.vendor.did != message.sender:
-                raise ProtocolError(
-                    RefusalCode.WRONG_RECIPIENT,
-                    "this address takes messages only from the vendor it was made for",
-                )
-            body = message.body
-            if isinstance(body, RelationshipState):
-                if body.state not in VENDOR_STATES:
-                    raise ProtocolError(
-                        RefusalCode.INVALID_BODY,
-                        "a vendor's state is accepted, refused or ended",
-                    )
-                was_active = relationship.active
-                changed = set_vendor_state(
-                    connection,
-                    self.sealer,
-                    relationship,
-                    body.state,
-                    message_id=message.id,
-                    reason=body.reason,
-                    now=now,
-                )
-                if changed.active and not was_active:
-                    queued += disclosure.disclose_all_granted(
-                        connection, self.sealer, changed, max_age=max_age, now=now
-                    )
-            elif isinstance(body, ProblemReport):
-                outbox.mark_reported(
-                    connection,
-                    self.sealer,
-                    vendor_id=relationship.id,
-                    message_id=message.envelope.thid,
-                    code=str(body.code),
-                    detail=body.detail,
-                )
-                audit.append(
-                    connection,
-                    self.sealer,
-                    kind="vendor.problem",
-                    details={
-                        "vendor": relationship.id,
-                        "code": str(body.code),
-                        "detail": body.detail,
-                        "about": message.envelope.thid,
-                        "message": message.id,
-                    },
-                    now=now,
-                )
+            queued += inbound.receive(connection, self.sealer, message, max_age=max_age, now=now)
 
     def is_ours(self, did: str) -> bool:
         """True when ``did`` is one of the person's relationship DIDs."""
@@ -492,6 +696,14 @@ class PersonalAgent:
             yield connection, queued, self.clock(), max_age
         if queued and self.on_queued is not None:
             self.on_queued(queued)
+
+
+def _deletes_on_end(connection: Connection, sealer: Sealer, relationship: Relationship) -> bool:
+    """True when the agreement in force tells the vendor to delete the record at the end."""
+    if relationship.vendor_state != PartyState.ACCEPTED:
+        return False
+    current = agreements.active_agreement(connection, sealer, relationship.id)
+    return current is not None and bool(current.terms.obligations().delete_on_end)
 
 
 def _today(now: float) -> dt.date:

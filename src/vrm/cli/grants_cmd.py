@@ -46,11 +46,10 @@ def add(
         relationship = agent.vendor(vendor)
         names = ", ".join(grant.path for grant in granted)
         console.print(Text(f"granted {names} to {relationship.vendor.name}"))
-        if not relationship.active:
+        if relationship.held_because:
             console.print(
                 Text(
-                    f"held: {relationship.vendor.name} is {relationship.vendor_state} and you"
-                    f" are {relationship.person_state}; the values are sent once the"
+                    f"held: {relationship.held_because}; the values are sent once the"
                     " relationship is active",
                     style="yellow",
                 )

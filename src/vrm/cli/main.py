@@ -14,6 +14,7 @@ from vrm.agent.errors import AgentError
 from vrm.agent.profile.fields import InvalidField
 from vrm.cli import (
     agent_cmd,
+    agreements_cmd,
     audit_cmd,
     config_cmd,
     deliveries_cmd,
@@ -22,6 +23,8 @@ from vrm.cli import (
     profile_cmd,
     protocol_cmd,
     serve_cmd,
+    terms_cmd,
+    vendor_rights_cmd,
     vendors_cmd,
 )
 from vrm.protocol import ProtocolError
@@ -38,7 +41,10 @@ app.add_typer(protocol_cmd.app, name="protocol")
 app.add_typer(serve_cmd.app, name="serve")
 app.add_typer(profile_cmd.app, name="profile")
 app.add_typer(audit_cmd.app, name="audit")
+vendor_rights_cmd.register(vendors_cmd.app)
 app.add_typer(vendors_cmd.app, name="vendors")
+app.add_typer(terms_cmd.app, name="terms")
+app.add_typer(agreements_cmd.app, name="agreements")
 app.add_typer(grants_cmd.app, name="grants")
 app.add_typer(config_cmd.app, name="config")
 app.command("deliveries")(deliveries_cmd.deliveries)

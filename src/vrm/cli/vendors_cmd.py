@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from vrm.agent.agreements.service import AgreementRecord
 from vrm.agent.grants.service import GrantRecord
 from vrm.agent.relationships.service import Relationship
 from vrm.cli.agent_cmd import HomeOption
@@ -68,26 +69,53 @@ def list_(home: HomeOption = None, as_json: JsonOption = False) -> None:
     with opened_agent(home) as agent:
         relationships = agent.vendors()
         counts = agent.delivery_counts()
+        terms = terms_by_vendor(agent.agreements())
+        overdue = {request.vendor_id for request in agent.overdue_requests()}
     if as_json:
-        rows = [{**r.as_json(), "deliveries": counts.get(r.id, {})} for r in relationships]
+        rows = [
+            {
+                **r.as_json(),
+                "terms": terms.get(r.id),
+                "deliveries": counts.get(r.id, {}),
+                "overdue_request": r.id in overdue,
+            }
+            for r in relationships
+        ]
         print(json.dumps(rows, indent=2, ensure_ascii=False))
         return
     if not relationships:
         console.print("No vendors yet: vrm vendors add URL")
         return
-    table = Table("#", "vendor", "you", "vendor's side", "deliveries", "url")
+    table = Table("#", "vendor", "you", "vendor's side", "terms", "deliveries", "url")
     for rel in relationships:
         done = counts.get(rel.id, {})
         summary = ", ".join(f"{n} {state}" for state, n in sorted(done.items())) or "none"
+        agreed = terms.get(rel.id) or {"terms": "none", "state": ""}
+        shown = Text(agreed["terms"], style="green" if agreed["state"] == "active" else "yellow")
+        if agreed["state"] != "active":
+            shown.append(f" ({agreed['state'] or 'no agreement'})")
+        if rel.id in overdue:
+            shown.append("  ! request unanswered", style="bold red")
         table.add_row(
             str(rel.id),
             Text(rel.vendor.name),
             r_button(PERSON_BUTTON, rel.person_state),
             r_button(VENDOR_BUTTON, rel.vendor_state),
+            shown,
             summary,
             Text(rel.vendor.url),
         )
     console.print(table)
+
+
+def terms_by_vendor(records: list[AgreementRecord]) -> dict[int, dict[str, str]]:
+    """Per vendor, the agreement in force, else the newest proffer: its terms and state."""
+    found: dict[int, dict[str, str]] = {}
+    for record in records:
+        current = found.get(record.vendor_id)
+        if current is None or current["state"] != "active" or record.state == "active":
+            found[record.vendor_id] = {"terms": record.terms.name, "state": record.state}
+    return found
 
 
 @app.command("show")
@@ -97,9 +125,14 @@ def show(vendor: VendorArgument, home: HomeOption = None, as_json: JsonOption = 
         rel = agent.vendor(vendor)
         grants = [grant for _, grant in agent.grants(str(rel.id))]
         recent = agent.deliveries(vendor=str(rel.id), limit=10)
+        records = agent.agreements(str(rel.id))
+        requests = agent.data_requests(str(rel.id))
+        now = agent.clock()
     if as_json:
         document = {
             **rel.as_json(),
+            "agreements": [record.as_json() for record in records],
+            "data_requests": [request.as_json(now) for request in requests],
             "grants": [grant.as_json() for grant in grants],
             "deliveries": [d.as_json() for d in recent],
         }
@@ -116,6 +149,19 @@ def show(vendor: VendorArgument, home: HomeOption = None, as_json: JsonOption = 
     console.print(Text(f"  url: {rel.vendor.url}"))
     console.print(Text(f"  vendor DID: {rel.vendor.did}"))
     console.print(Text(f"  your DID with it: {rel.our_did}"))
+    if rel.held_because:
+        console.print(Text(f"  nothing is sent: {rel.held_because}", style="yellow"))
+    for record in records:
+        if record.state in ("active", "proffered", "alternative"):
+            console.print(Text(f"  terms: {record.terms.name} — {record.state} (#{record.id})"))
+    for request in requests:
+        flag = "  ! overdue" if request.overdue(now) else ""
+        console.print(
+            Text(
+                f"  {request.kind} request {request.id}: {request.state}{flag}",
+                style="red" if flag else "",
+            )
+        )
     if grants:
         table = Table("field", "purpose", "until", "state", title="grants", title_justify="left")
         for grant in grants:

@@ -3,8 +3,9 @@
 Each vendor keeps, per customer DID, the newest version of every field it was
 sent (an older update arriving late changes nothing), drops revoked fields, and
 answers relationship requests by its policy (accept, refuse, or leave them
-unanswered). It is the least a vendor must do to take part: it keeps nothing on
-disk and forwards nothing to a CRM.
+unanswered) and the terms proffered with them by its terms policy (accept them,
+reject them, or answer with one alternative agreement). It is the least a vendor
+must do to take part: it keeps nothing on disk and forwards nothing to a CRM.
 
 Vendor ``i`` has its inbox at ``/v/i/inbox``; vendor 0 is also the party of the
 origin (``/.well-known/vrm`` and ``/inbox``). ``GET /fleet`` lists the vendors
@@ -19,6 +20,7 @@ import argparse
 import asyncio
 import hashlib
 import logging
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -28,11 +30,14 @@ from fastapi import FastAPI, HTTPException, Request
 from starlette.routing import Route
 
 from vrm.protocol import (
+    AGREEMENT_ANSWER,
     PERSON_STATES,
     PROFILE_REVOKE,
     PROFILE_UPDATE,
     RELATIONSHIP_REQUEST,
     RELATIONSHIP_STATE,
+    AgreementAnswer,
+    AgreementProffer,
     Identity,
     MemorySeenIds,
     Message,
@@ -47,6 +52,7 @@ from vrm.protocol import (
     compose,
     relationship_types,
 )
+from vrm.terms import AgreementInvalid, Proffer, Terms, accept, countersigned, library, proffer
 from vrm.transport import AiohttpTransport, DeliveryError, Inbox, Sender, mount_party
 from vrm.transport.address_policy import AddressPolicy
 from vrm.transport.app import install_problem_handlers
@@ -54,6 +60,8 @@ from vrm.transport.asgi import InboxEndpoint
 from vrm.transport.serving import LocalServer, run_service
 
 ACCEPT, REFUSE, MANUAL = "accept", "refuse", "manual"
+REJECT = "reject"
+ALTERNATIVE_PREFIX = "alternative="
 
 log = logging.getLogger(__name__)
 
@@ -63,11 +71,16 @@ class Customer:
     """What a vendor holds on one customer (one pairwise DID)."""
 
     state: str = "requested"
+    reply_to: str | None = None
     """The vendor's own side: requested, accepted or refused."""
     person_state: str = "wants"
     """The person's side, as they last announced it."""
     fields: dict[str, tuple[int, Any]] = field(default_factory=dict)
     applied: list[str] = field(default_factory=list)
+    agreement: Terms | None = None
+    """The terms agreed with the customer, once both signed."""
+    alternative: Proffer | None = None
+    """The vendor's alternative, while the customer has not answered it."""
 
     def as_json(self) -> dict[str, Any]:
         """A JSON-ready dict."""
@@ -77,6 +90,7 @@ class Customer:
             "fields": {path: value for path, (_, value) in sorted(self.fields.items())},
             "versions": {path: version for path, (version, _) in sorted(self.fields.items())},
             "applied": self.applied,
+            "agreement": None if self.agreement is None else self.agreement.ids(),
         }
 
 
@@ -103,10 +117,12 @@ class Fleet:
         *,
         base: bytes = b"vrm fleet",
         policy: str = ACCEPT,
+        terms: str = ACCEPT,
         address_policy: AddressPolicy | None = None,
         delay: float = 0.0,
     ) -> None:
         self.delay = delay
+        self.terms = terms
         self.vendors = [FleetVendor(i, vendor_identity(base, i)) for i in range(count)]
         self.policy = policy
         self.sender = Sender(AiohttpTransport(policy=address_policy))
@@ -135,10 +151,25 @@ class Fleet:
         customer = vendor.customers.setdefault(message.sender, Customer())
         customer.applied.append(message.id)
         if message.type == RELATIONSHIP_REQUEST and isinstance(body, RelationshipRequest):
+            customer.reply_to = body.reply_to
             if self.policy != MANUAL:
                 state = PartyState.ACCEPTED if self.policy == ACCEPT else PartyState.REFUSED
                 customer.state = state.value
-                self._later(self._answer(vendor, message, body.reply_to, state))
+                answers: list[tuple[str, Any]] = [
+                    (RELATIONSHIP_STATE, RelationshipState(state=state))
+                ]
+                if state == PartyState.ACCEPTED and body.proffer is not None:
+                    answers.append(
+                        (AGREEMENT_ANSWER, self._terms_answer(vendor, customer, body.proffer))
+                    )
+                self._later(self._answer(vendor, message, body.reply_to, answers))
+        elif isinstance(body, AgreementProffer):
+            answer = self._terms_answer(vendor, customer, body.proffer)
+            self._later(
+                self._answer(vendor, message, customer.reply_to, [(AGREEMENT_ANSWER, answer)])
+            )
+        elif isinstance(body, AgreementAnswer):
+            self._alternative_answered(customer, body)
         elif message.type == RELATIONSHIP_STATE and isinstance(body, RelationshipState):
             if body.state not in PERSON_STATES:
                 raise ProtocolError(
@@ -148,6 +179,8 @@ class Fleet:
             if body.state == PartyState.ENDED:
                 customer.fields.clear()  # ending withdraws every grant
         elif message.type == PROFILE_UPDATE and isinstance(body, ProfileUpdate):
+            if customer.agreement is None:
+                raise ProtocolError(RefusalCode.NO_AGREEMENT, "no agreement covers this data")
             for value in body.fields:
                 held = customer.fields.get(value.path)
                 if held is None or held[0] < value.version:
@@ -161,25 +194,85 @@ class Fleet:
         self._replies.add(task)
         task.add_done_callback(self._replies.discard)
 
-    async def _answer(
-        self, vendor: FleetVendor, request: Message, reply_to: str, state: PartyState
-    ) -> None:
-        _, answer = compose(
-            vendor.identity,
-            type=RELATIONSHIP_STATE,
-            to=request.sender,
-            body=RelationshipState(state=state),
-            thid=request.id,
+    def _terms_answer(
+        self, vendor: FleetVendor, customer: Customer, offer: Proffer
+    ) -> AgreementAnswer:
+        """Answer proffered terms by the fleet's terms policy."""
+        sha = offer.statement.terms_sha256
+        if offer.statement.vendor != vendor.identity.did:
+            raise ProtocolError(RefusalCode.INVALID_BODY, "the proffer names another vendor")
+        if self.terms.startswith(ALTERNATIVE_PREFIX):
+            alternative = Terms(
+                agreement=library().agreement(self.terms.removeprefix(ALTERNATIVE_PREFIX)),
+                additional=offer.terms.additional,
+            )
+            customer.alternative = proffer(
+                alternative,
+                vendor.identity,
+                person=offer.statement.person,
+                vendor=vendor.identity.did,
+                proffered_by="vendor",
+                now=int(time.time()),
+            )
+            return AgreementAnswer(
+                terms_sha256=sha, answer="alternative", alternative=customer.alternative
+            )
+        if self.terms == REJECT:
+            return AgreementAnswer(terms_sha256=sha, answer="rejected", reason="not these terms")
+        try:
+            agreement = accept(offer, vendor.identity, now=int(time.time()))
+        except AgreementInvalid as exc:
+            raise ProtocolError(RefusalCode.INVALID_BODY, str(exc)) from exc
+        customer.agreement = agreement.terms
+        return AgreementAnswer(
+            terms_sha256=sha,
+            answer="accepted",
+            accepted_time=agreement.accepted_time,
+            signature=agreement.signatures["vendor"],
         )
+
+    def _alternative_answered(self, customer: Customer, body: AgreementAnswer) -> None:
+        offer = customer.alternative
+        if offer is None or offer.statement.terms_sha256 != body.terms_sha256:
+            raise ProtocolError(RefusalCode.INVALID_BODY, "no alternative with this terms hash")
+        customer.alternative = None
+        if body.answer == "accepted" and body.signature and body.accepted_time is not None:
+            try:
+                agreed = countersigned(
+                    offer, accepted_time=body.accepted_time, signature=body.signature
+                )
+            except AgreementInvalid as exc:
+                raise ProtocolError(RefusalCode.INVALID_BODY, str(exc)) from exc
+            customer.agreement = agreed.terms
+
+    async def _answer(
+        self,
+        vendor: FleetVendor,
+        request: Message,
+        reply_to: str | None,
+        answers: list[tuple[str, Any]],
+    ) -> None:
+        """Send the answers to ``request``, in order, retrying each a few times."""
+        if reply_to is None:
+            return
+        for kind, body in answers:
+            _, answer = compose(
+                vendor.identity, type=kind, to=request.sender, body=body, thid=request.id
+            )
+            if not await self._deliver(reply_to, answer):
+                log.warning("cannot answer %s", request.id)
+                return
+
+    async def _deliver(self, reply_to: str, answer: str) -> bool:
         for attempt in range(5):
             try:
                 await self.sender.deliver(reply_to, answer)
-                return
+                return True
             except DeliveryError as exc:
                 if not exc.retryable:
-                    log.warning("cannot answer %s: %s", request.id, exc)
-                    return
+                    return False
                 await asyncio.sleep(0.2 * 2**attempt)
+        return False
 
     async def aclose(self) -> None:
         """Finish sending answers and close connections."""
@@ -211,7 +304,12 @@ def create_fleet_app(fleet: Fleet) -> FastAPI:
 
     app = FastAPI(title="vrm vendor fleet", lifespan=lifespan, redirect_slashes=False)
     install_problem_handlers(app)
-    mount_party(app, inbox=fleet.inboxes[0], name="fleet vendor 0", accepted_terms=[])
+    mount_party(
+        app,
+        inbox=fleet.inboxes[0],
+        name="fleet vendor 0",
+        accepted_terms=[t.id for t in library().agreements],
+    )
     app.router.routes.append(
         Route("/v/{index:int}/inbox", _FleetInbox(fleet), methods=["POST"], name="fleet_inbox")
     )
@@ -260,6 +358,11 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--base", default="vrm fleet", help="seed text of the vendors' keys")
     parser.add_argument("--policy", choices=(ACCEPT, REFUSE, MANUAL), default=ACCEPT)
+    parser.add_argument(
+        "--terms",
+        default=ACCEPT,
+        help="accept, reject, or alternative=AGREEMENT (e.g. alternative=SD-BASE-DP)",
+    )
     parser.add_argument("--delay", type=float, default=0.0, help="seconds each message takes")
     args = parser.parse_args()
 
@@ -268,6 +371,7 @@ def main() -> None:
             args.count,
             base=args.base.encode(),
             policy=args.policy,
+            terms=args.terms,
             address_policy=AddressPolicy(allow_loopback=True),
             delay=args.delay,
         )

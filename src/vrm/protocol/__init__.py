@@ -36,6 +36,25 @@ from vrm.protocol.v1 import (
     ProblemReport,
     v1_types,
 )
+from vrm.protocol.v1.agreements import (
+    AGREEMENT_ANSWER,
+    AGREEMENT_PROFFER,
+    AgreementAnswer,
+    AgreementProffer,
+)
+from vrm.protocol.v1.data_rights import (
+    DATA_ERASED,
+    DATA_EXPORT,
+    DATA_REQUEST,
+    DataErased,
+    DataExport,
+    DataRequest,
+    ErasedSystem,
+    ExportedChange,
+    ExportedDelivery,
+    ExportedField,
+    ExportedRelationship,
+)
 from vrm.protocol.v1.relationships import (
     PERSON_STATES,
     PROFILE_REVOKE,
@@ -61,7 +80,12 @@ from vrm.protocol.verify import (
 
 __all__ = [
     "ACCEPTED_ALGS",
+    "AGREEMENT_ANSWER",
+    "AGREEMENT_PROFFER",
     "ALG",
+    "DATA_ERASED",
+    "DATA_EXPORT",
+    "DATA_REQUEST",
     "DEFAULT_MAX_BYTES",
     "DEFAULT_MAX_CLOCK_SKEW",
     "DEFAULT_MAX_LIFETIME",
@@ -77,8 +101,18 @@ __all__ = [
     "RELATIONSHIP_STATE",
     "VENDOR_STATES",
     "WELL_KNOWN_PATH",
+    "AgreementAnswer",
+    "AgreementProffer",
+    "DataErased",
+    "DataExport",
+    "DataRequest",
     "Discovery",
     "Envelope",
+    "ErasedSystem",
+    "ExportedChange",
+    "ExportedDelivery",
+    "ExportedField",
+    "ExportedRelationship",
     "FieldValue",
     "Grant",
     "Identity",

@@ -23,6 +23,9 @@ class Discovery(BaseModel):
         protocol_versions: protocol major versions spoken.
         accepted_terms: ids of the agreements the party accepts (see docs/terms.md).
         encryption: JWE algorithms accepted at the inbox, as ``alg/enc``.
+        accepted_additional_terms: ids of the additional terms the party accepts with them.
+        alternative_terms: the agreement it offers instead of terms it does not accept
+            (none: it rejects them).
     """
 
     model_config = ConfigDict(extra="ignore", frozen=True)
@@ -34,3 +37,5 @@ class Discovery(BaseModel):
     protocol_versions: list[str] = Field(default_factory=lambda: list(PROTOCOL_VERSIONS))
     accepted_terms: list[str] = Field(default_factory=list)
     encryption: list[str] = Field(default_factory=lambda: ["ECDH-ES+A256KW/A256GCM"])
+    accepted_additional_terms: list[str] = Field(default_factory=list)
+    alternative_terms: str | None = None

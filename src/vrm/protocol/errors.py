@@ -30,6 +30,7 @@ class RefusalCode(StrEnum):
     INVALID_BODY = "invalid_body"
     REPLAY = "replay"
     UNDECRYPTABLE = "undecryptable"
+    NO_AGREEMENT = "no_agreement"
 
 
 class ProtocolError(Exception):

@@ -19,11 +19,26 @@ from vrm.protocol.did import key_agreement_kid, x25519_from_did
 from vrm.protocol.encoding import b64url_decode, b64url_encode
 from vrm.protocol.errors import ProtocolError, RefusalCode
 from vrm.protocol.keys import Identity
+from vrm.protocol.verify import DEFAULT_MAX_BYTES
 
 KEY_ALG = "ECDH-ES+A256KW"
 CONTENT_ENC = "A256GCM"
 JWE_TYP = "vrm+jwe"
 _ALGORITHMS = [KEY_ALG, CONTENT_ENC]
+
+
+class _Registry(jwe.JWERegistry):
+    """joserfc's checks, with room for the largest message an inbox accepts.
+
+    joserfc refuses ciphertexts over 64 KiB by default; a signed message may be
+    256 KiB (:data:`vrm.protocol.verify.DEFAULT_MAX_BYTES`), and the compact form is
+    checked at its base64url length too. Inboxes bound the request body before this.
+    """
+
+    max_ciphertext_length = 2 * DEFAULT_MAX_BYTES
+
+
+_REGISTRY = _Registry(algorithms=_ALGORITHMS)
 
 
 def encrypt_for(recipient_did: str, signed_message: str) -> str:
@@ -76,7 +91,7 @@ def decrypt(encrypted: str, identity: Identity) -> str:
         }
     )
     try:
-        plaintext = jwe.decrypt_compact(encrypted, key, algorithms=_ALGORITHMS).plaintext
+        plaintext = jwe.decrypt_compact(encrypted, key, registry=_REGISTRY).plaintext
     except (JoseError, ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
         # joserfc raises plain KeyError/TypeError on some hostile headers (an EC epk, say).
         raise ProtocolError(RefusalCode.UNDECRYPTABLE, "message does not decrypt") from exc

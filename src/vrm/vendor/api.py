@@ -1,8 +1,10 @@
 """The vendor endpoint's HTTP face: discovery, the protocol inbox, and the vendor's JSON API.
 
 The API (bearer token) lists customers and their current fields, shows one
-customer's history, lets the vendor approve or refuse pending relationships, and
-shows the delivery log of the CRM adapters. OpenAPI at ``/docs``.
+customer's history, lets the vendor approve or refuse pending relationships,
+decide proffered terms held for it, keep its own data about a customer, export
+or erase a customer's record, and shows the delivery log of the CRM adapters.
+OpenAPI at ``/docs``.
 """
 
 from __future__ import annotations
@@ -13,18 +15,29 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
-from fastapi import APIRouter, FastAPI, HTTPException, Query, Request
+from fastapi import APIRouter, Body, FastAPI, HTTPException, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, JsonValue, ValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from vrm.transport.app import install_problem_handlers, mount_party, problem_response
+from vrm.protocol import WELL_KNOWN_PATH, Discovery
+from vrm.terms import Answer
+from vrm.transport.app import INBOX_PATH, install_problem_handlers, mount_inbox, problem_response
 from vrm.transport.bearer import require_bearer
 from vrm.vendor import jobs
 from vrm.vendor.endpoint import VendorEndpoint
-from vrm.vendor.records import NotPending, UnknownCustomer
+from vrm.vendor.errors import VendorError
 
 router = APIRouter(prefix="/api")
-STATES = "^(pending|accepted|refused)$"
+STATES = "^(pending|accepted|refused|ended|erased)$"
+TermsHash = Annotated[str, Path(pattern="^[0-9a-f]{64}$", description="the terms' SHA-256")]
+
+
+class AlternativeChoice(BaseModel):
+    """The agreement offered instead of the terms proffered."""
+
+    agreement: str
 
 
 def _endpoint(request: Request) -> VendorEndpoint:
@@ -50,6 +63,77 @@ async def show_customer(request: Request, did: str) -> dict[str, Any]:
 async def customer_history(request: Request, did: str) -> list[dict[str, Any]]:
     """Every field version received from the customer, and every revocation."""
     return await run_in_threadpool(_endpoint(request).records.history, did)
+
+
+@router.put("/customers/{did}/data", tags=["customers"])
+async def set_vendor_data(
+    request: Request, did: str, changes: Annotated[dict[str, JsonValue], Body()]
+) -> dict[str, Any]:
+    """Set the vendor's own data about the customer (``{"loyalty_tier": "gold"}``).
+
+    Keys not named stay; a key set to null is removed. Answers the data after.
+    """
+    return await run_in_threadpool(_endpoint(request).records.set_vendor_data, did, changes)
+
+
+@router.get("/customers/{did}/export", tags=["data rights"])
+async def export(request: Request, did: str) -> dict[str, Any]:
+    """Everything held on the customer: the body of the data.export the person would get."""
+    return await run_in_threadpool(_endpoint(request).records.export, did)
+
+
+@router.post("/customers/{did}/erase", tags=["data rights"])
+async def erase(request: Request, did: str) -> dict[str, Any]:
+    """Erase the customer's record; the CRMs delete it, then the person is told."""
+    endpoint = _endpoint(request)
+    await run_in_threadpool(endpoint.records.erase, did)
+    endpoint.worker.wake()
+    return await run_in_threadpool(endpoint.records.customer, did)
+
+
+@router.get("/customers/{did}/agreements", tags=["agreements"])
+async def customer_agreements(request: Request, did: str) -> list[dict[str, Any]]:
+    """Every proffer and agreement of the customer, with the signed documents."""
+    return await run_in_threadpool(_endpoint(request).records.agreements, did)
+
+
+@router.get("/agreements/pending", tags=["agreements"])
+async def pending_agreements(request: Request) -> list[dict[str, Any]]:
+    """Proffers waiting for the vendor's decision (``[terms] manual = true``)."""
+    return await run_in_threadpool(_endpoint(request).records.pending_agreements)
+
+
+@router.post("/customers/{did}/agreements/{terms_sha256}/accept", tags=["agreements"])
+async def accept_agreement(request: Request, did: str, terms_sha256: TermsHash) -> dict[str, Any]:
+    """Accept a pending proffer: the vendor signs, the person is told; the agreement holds."""
+    return await _decide(request, did, terms_sha256, Answer.ACCEPTED)
+
+
+@router.post("/customers/{did}/agreements/{terms_sha256}/reject", tags=["agreements"])
+async def reject_agreement(request: Request, did: str, terms_sha256: TermsHash) -> dict[str, Any]:
+    """Reject a pending proffer: the person is told what the vendor accepts."""
+    return await _decide(request, did, terms_sha256, Answer.REJECTED)
+
+
+@router.post("/customers/{did}/agreements/{terms_sha256}/alternative", tags=["agreements"])
+async def offer_alternative(
+    request: Request, did: str, terms_sha256: TermsHash, choice: AlternativeChoice
+) -> dict[str, Any]:
+    """Answer a pending proffer with one alternative agreement, signed by the vendor."""
+    return await _decide(request, did, terms_sha256, Answer.ALTERNATIVE, choice.agreement)
+
+
+async def _decide(
+    request: Request, did: str, terms_sha256: str, decision: Answer, alternative: str | None = None
+) -> dict[str, Any]:
+    endpoint = _endpoint(request)
+    answered = await run_in_threadpool(
+        lambda: endpoint.records.decide_agreement(
+            did, terms_sha256, decision, alternative=alternative
+        )
+    )
+    endpoint.worker.wake()
+    return answered
 
 
 @router.get("/relationships/pending", tags=["relationships"])
@@ -94,11 +178,12 @@ async def deliveries(
 ) -> list[dict[str, Any]]:
     """The CRM adapters' delivery log, newest first.
 
-    ``?adapter=NAME`` shows one adapter's; ``?answers=true`` the answers sent to people.
+    ``?adapter=NAME`` shows one adapter's; ``?answers=true`` the messages sent to people
+    (erasure confirmations included).
     """
-    prefix = jobs.adapter_queue(adapter) if adapter else jobs.ADAPTER_PREFIX
+    prefix: str | tuple[str, ...] = jobs.adapter_queue(adapter) if adapter else jobs.ADAPTER_PREFIX
     if answers:
-        prefix = jobs.MESSAGE_QUEUE
+        prefix = (jobs.MESSAGE_QUEUE, jobs.ERASURE_QUEUE)
 
     def read() -> list[dict[str, Any]]:
         with _endpoint(request).engine.begin() as connection:
@@ -153,21 +238,28 @@ def create_vendor_app(endpoint: VendorEndpoint, *, api_token: str) -> FastAPI:
     app.state.endpoint = endpoint
     install_problem_handlers(app)
 
-    @app.exception_handler(UnknownCustomer)
-    async def _unknown(request: Request, exc: UnknownCustomer) -> JSONResponse:
-        return problem_response("not_found", str(exc), instance=request.url.path, status=404)
-
-    @app.exception_handler(NotPending)
-    async def _decided(request: Request, exc: NotPending) -> JSONResponse:
-        return problem_response("conflict", str(exc), instance=request.url.path, status=409)
+    @app.exception_handler(VendorError)
+    async def _vendor_error(request: Request, exc: VendorError) -> JSONResponse:
+        return problem_response(exc.code, str(exc), instance=request.url.path, status=exc.status)
 
     guard = require_bearer(app, api_token, hint="printed when the endpoint starts")
     app.include_router(router, dependencies=[guard])
-    mount_party(
-        app,
-        inbox=endpoint.inbox,
-        name=settings.name,
-        accepted_terms=[],
-        public_url=settings.public_url,
-    )
+    _mount_discovery(app, endpoint)
+    mount_inbox(app, endpoint.inbox)
     return app
+
+
+def _mount_discovery(app: FastAPI, endpoint: VendorEndpoint) -> None:
+    """``GET /.well-known/vrm``, publishing the terms the vendor accepts too."""
+    public_url = endpoint.settings.public_url
+
+    @app.get(WELL_KNOWN_PATH, tags=["protocol"])
+    async def discovery(request: Request) -> Discovery:
+        """Who this vendor is, where its inbox is, what it understands and accepts."""
+        inbox_url = (
+            public_url.rstrip("/") + INBOX_PATH if public_url else str(request.url_for("inbox"))
+        )
+        try:
+            return endpoint.discovery(inbox_url)
+        except ValidationError as exc:
+            raise StarletteHTTPException(400, "the Host header makes no usable URL") from exc

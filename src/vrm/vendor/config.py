@@ -10,6 +10,12 @@ Example (``vrm serve vendor --config vendor.toml``)::
     mode = "allow_list"                  # accept_all | allow_list | manual
     allowed = ["did:key:z6Mk…"]
 
+    [terms]                              # default: every agreement and term of the library
+    accepts = ["SD-BASE", "SD-BASE-DP"]
+    accepts_additional = ["NoStalking", "mine-too"]
+    alternative = "SD-BASE"              # offered for anything else (none: reject)
+    manual = false                       # true: hold every proffer for the vendor
+
     [[adapters]]
     type = "scim"
     base_url = "https://crm.grocer.example/scim/v2"
@@ -28,10 +34,11 @@ import tomllib
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from vrm.terms import Term, VendorTermsPolicy, library
 from vrm.vendor.jobs import DEFAULT_MAX_AGE
-from vrm.vendor.records import Policy, PolicyMode
+from vrm.vendor.policy import Policy, PolicyMode
 
 if TYPE_CHECKING:
     from vrm.vendor.adapters.base import Adapter
@@ -53,6 +60,58 @@ class PolicySettings(_Strict):
     def policy(self) -> Policy:
         """The policy these settings describe."""
         return Policy(self.mode, frozenset(self.allowed))
+
+
+class TermsSettings(_Strict):
+    """Which proffered terms are accepted; ids are those of the terms library."""
+
+    accepts: list[str] | None = None
+    """Agreement ids accepted as proffered; None: every agreement of the library."""
+    accepts_additional: list[str] | None = None
+    """Additional term ids accepted with them; None: every term of the library."""
+    alternative: str | None = None
+    """The agreement offered instead of terms not accepted; None: reject them."""
+    manual: bool = False
+    """Hold every proffer for the vendor to decide (the API's pending agreements)."""
+
+    @field_validator("accepts")
+    @classmethod
+    def _known_agreements(cls, ids: list[str] | None) -> list[str] | None:
+        return None if ids is None else _library_ids(ids, library().agreements, "agreement")
+
+    @field_validator("accepts_additional")
+    @classmethod
+    def _known_terms(cls, ids: list[str] | None) -> list[str] | None:
+        return None if ids is None else _library_ids(ids, library().terms, "additional term")
+
+    @field_validator("alternative")
+    @classmethod
+    def _known_alternative(cls, term_id: str | None) -> str | None:
+        if term_id is None:
+            return None
+        return _library_ids([term_id], library().agreements, "agreement")[0]
+
+    def policy(self) -> VendorTermsPolicy:
+        """The terms policy these settings describe."""
+        every = VendorTermsPolicy.accepting_everything_in(library())
+        return VendorTermsPolicy(
+            accepts=every.accepts if self.accepts is None else frozenset(self.accepts),
+            accepts_additional=every.accepts_additional
+            if self.accepts_additional is None
+            else frozenset(self.accepts_additional),
+            alternative=self.alternative,
+            manual=self.manual,
+        )
+
+
+def _library_ids(ids: list[str], known: tuple[Term, ...], what: str) -> list[str]:
+    """``ids`` as the library writes them; ValueError naming those it does not have."""
+    by_folded = {term.id.casefold(): term.id for term in known}
+    unknown = [i for i in ids if i.casefold() not in by_folded]
+    if unknown:
+        names = ", ".join(sorted(by_folded.values()))
+        raise ValueError(f"unknown {what} {', '.join(unknown)} (the library has {names})")
+    return [by_folded[i.casefold()] for i in ids]
 
 
 class WebhookSettings(_Strict):
@@ -93,6 +152,7 @@ class VendorSettings(_Strict):
     public_url: Url | None = None
     database: str | None = None
     policy: PolicySettings = PolicySettings()
+    terms: TermsSettings = TermsSettings()
     adapters: list[AdapterSettings] = []
     allow_loopback: bool = False
     """Let answers reach people's inboxes on this machine (tests, demos)."""

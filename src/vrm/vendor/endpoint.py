@@ -26,7 +26,7 @@ import anyio.to_thread
 from sqlalchemy import Engine
 
 from vrm.keyfile import load_or_create_identity
-from vrm.protocol import Identity, Message, Verifier, relationship_types
+from vrm.protocol import Discovery, Identity, Message, Verifier, relationship_types
 from vrm.storage import database_engine, migrate_to_newest
 from vrm.transport.address_policy import AddressPolicy
 from vrm.transport.client import AiohttpTransport, Transport
@@ -88,6 +88,7 @@ class VendorEndpoint:
             policy=settings.policy.policy(),
             adapters=list(by_name),
             max_age=settings.delivery_max_age,
+            terms_policy=settings.terms.policy(),
         )
         policy = AddressPolicy(
             allow_loopback=settings.allow_loopback, allow_private=settings.allow_private
@@ -99,6 +100,7 @@ class VendorEndpoint:
             Sender(transport or AiohttpTransport(policy=policy)),
             by_name,
             poll_interval=IDLE_POLL_SECONDS,
+            identity=identity,
         )
         verifier = Verifier(receiver=identity.did, types=relationship_types(), seen_ids=seen_ids)
         endpoint = cls(
@@ -114,6 +116,19 @@ class VendorEndpoint:
         endpoint.inbox.handler = endpoint.handle
         records.accept_newly_allowed()
         return endpoint
+
+    def discovery(self, inbox_url: str) -> Discovery:
+        """The discovery document (``/.well-known/vrm``) with the terms this vendor accepts."""
+        terms = self.records.terms_policy
+        return Discovery(
+            did=self.identity.did,
+            name=self.settings.name,
+            inbox=inbox_url,
+            message_types=list(self.inbox.verifier.types),
+            accepted_terms=sorted(terms.accepts),
+            accepted_additional_terms=sorted(terms.accepts_additional),
+            alternative_terms=terms.alternative,
+        )
 
     async def handle(self, message: Message) -> None:
         """Apply a verified message (off the event loop) and let the worker send what it caused.

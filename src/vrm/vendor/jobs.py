@@ -9,18 +9,22 @@ until it succeeds or reaches its maximum age.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from vrm.transport.backoff import Backoff
 from vrm.vendor.schema import jobs
 
 MESSAGE_QUEUE = "message"
+"""Signed messages to people: the payload holds the inbox and the token (a JWE if encrypted)."""
+ERASURE_QUEUE = "erasure"
+"""Confirmations of erasure, sent once every adapter has deleted the customer."""
 ADAPTER_PREFIX = "adapter:"
 PENDING, DELIVERED, FAILED = "pending", "delivered", "failed"
 DEFAULT_MAX_AGE = 3 * 24 * 3600.0
@@ -47,11 +51,23 @@ class JobOutcome:
     retryable: bool = True
     error: str | None = None
     retry_after: float | None = None
+    wait: float | None = None
+    """Not attempted yet: due again after this many seconds, no attempt counted."""
 
 
 def adapter_queue(name: str) -> str:
     """The queue of one adapter."""
     return ADAPTER_PREFIX + name
+
+
+def event_id(customer: str, message_id: str, suffix: str = "") -> str:
+    """A job's event id: stable for a (customer, message) pair, unique across customers.
+
+    Message ids are unique only per sender, and webhook ids may not contain dots, so
+    the id is a digest (``evt_`` and 32 hex digits).
+    """
+    digest = hashlib.sha256(f"{customer}\n{message_id}\n{suffix}".encode()).hexdigest()
+    return f"evt_{digest[:32]}"
 
 
 def add_jobs(
@@ -121,6 +137,13 @@ def record_outcomes(
 ) -> None:
     """Write what a round of attempts came to."""
     for outcome in outcomes:
+        if outcome.wait is not None:
+            connection.execute(
+                update(jobs)
+                .where(jobs.c.id == outcome.job_id)
+                .values(next_attempt_at=now + outcome.wait, last_error=outcome.error)
+            )
+            continue
         if outcome.done:
             connection.execute(
                 update(jobs)
@@ -130,9 +153,12 @@ def record_outcomes(
                 )
             )
             continue
-        attempts, give_up_at = connection.execute(
+        held = connection.execute(
             select(jobs.c.attempts, jobs.c.give_up_at).where(jobs.c.id == outcome.job_id)
-        ).one()
+        ).one_or_none()
+        if held is None:
+            continue  # deleted meanwhile: the customer's record was erased
+        attempts, give_up_at = held
         attempts += 1
         next_at = now + backoff.delay(attempts, outcome.retry_after)
         state = PENDING if outcome.retryable and next_at <= give_up_at else FAILED
@@ -154,12 +180,16 @@ def next_due_at(connection: Connection) -> float | None:
 
 
 def job_log(
-    connection: Connection, *, queue_prefix: str = ADAPTER_PREFIX, limit: int = 200
+    connection: Connection,
+    *,
+    queue_prefix: str | tuple[str, ...] = ADAPTER_PREFIX,
+    limit: int = 200,
 ) -> list[dict[str, Any]]:
-    """Jobs, newest first, of the queues starting with ``queue_prefix``."""
+    """Jobs, newest first, of the queues starting with ``queue_prefix`` (or one of them)."""
+    prefixes = (queue_prefix,) if isinstance(queue_prefix, str) else queue_prefix
     rows = connection.execute(
         select(jobs)
-        .where(jobs.c.queue.startswith(queue_prefix))
+        .where(or_(*(jobs.c.queue.startswith(prefix) for prefix in prefixes)))
         .order_by(jobs.c.id.desc())
         .limit(limit)
     ).all()

@@ -1,27 +1,28 @@
 """The vendor's record of each customer, changed only by verified messages and the vendor.
 
-Each function is one transaction: the record changes, the answer to the person
+Each function is one transaction: the record changes, the answers to the person
 and the events for every CRM adapter are written together. Updates are applied
 by field version: the same message twice, or an older update arriving after a
-newer one, changes nothing.
+newer one, changes nothing. Agreements (:mod:`vrm.vendor.agreements`) and the
+person's data rights (:mod:`vrm.vendor.data_rights`) are applied in the same
+transaction as the message that carries them.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import Connection, Engine, bindparam, insert, select, update
 
 from vrm.protocol import (
-    DEFAULT_MAX_LIFETIME,
     PERSON_STATES,
     RELATIONSHIP_STATE,
+    AgreementAnswer,
+    AgreementProffer,
+    DataRequest,
     Identity,
     Message,
     PartyState,
@@ -31,60 +32,40 @@ from vrm.protocol import (
     RefusalCode,
     RelationshipRequest,
     RelationshipState,
-    compose,
 )
+from vrm.terms import Answer, Proffer, VendorTermsPolicy, library
+from vrm.vendor import agreements, data_rights
+from vrm.vendor import fields as customer_fields
 from vrm.vendor.adapters.base import ChangeKind, CustomerChange
-from vrm.vendor.jobs import DEFAULT_MAX_AGE, MESSAGE_QUEUE, adapter_queue, add_jobs
-from vrm.vendor.schema import customers, field_history, fields
+from vrm.vendor.data_rights import ERASED
+from vrm.vendor.errors import Erased, NotPending, UnknownCustomer
+from vrm.vendor.jobs import DEFAULT_MAX_AGE, adapter_queue, add_jobs, event_id
+from vrm.vendor.outgoing import Outgoing
+from vrm.vendor.policy import PENDING, Policy, PolicyMode
+from vrm.vendor.schema import customers, fields
 
-PENDING = "pending"
+__all__ = [  # UnknownCustomer and NotPending were defined here first
+    "NotPending",
+    "Policy",
+    "PolicyMode",
+    "Records",
+    "UnknownCustomer",
+    "event_id",
+]
 
-# The statements every message runs, built once: building a statement and its cache key
-# on every call cost more than executing it (docs/performance.md, vendor fan-out).
+# Built once, like the statements of vrm.vendor.fields (docs/performance.md, vendor fan-out).
 _CUSTOMER = select(customers).where(customers.c.did == bindparam("did"))
-_HELD = select(fields.c.path, fields.c.version).where(fields.c.customer == bindparam("customer"))
-_SET_FIELD = update(fields).where(  # the SET clause: the columns named in the parameters
-    fields.c.customer == bindparam("at_customer"), fields.c.path == bindparam("at_path")
+
+
+_RECORDED = (
+    RelationshipRequest,
+    RelationshipState,
+    ProfileUpdate,
+    ProfileRevoke,
+    AgreementProffer,
+    AgreementAnswer,
+    DataRequest,
 )
-_ADD_FIELD = insert(fields)
-_ADD_HISTORY = insert(field_history)
-
-
-class PolicyMode(StrEnum):
-    """How relationship requests are answered."""
-
-    ACCEPT_ALL = "accept_all"
-    ALLOW_LIST = "allow_list"
-    """Accept the DIDs listed; hold the others for the vendor to approve or refuse."""
-    MANUAL = "manual"
-    """Hold every request for the vendor to approve or refuse."""
-
-
-@dataclass(frozen=True)
-class Policy:
-    """The relationship policy."""
-
-    mode: PolicyMode = PolicyMode.ACCEPT_ALL
-    allowed: frozenset[str] = field(default_factory=frozenset)
-
-    def decide(self, did: str) -> str:
-        """``accepted`` or ``pending`` for a new request from ``did``."""
-        if self.mode == PolicyMode.ACCEPT_ALL:
-            return PartyState.ACCEPTED.value
-        if self.mode == PolicyMode.ALLOW_LIST and did in self.allowed:
-            return PartyState.ACCEPTED.value
-        return PENDING
-
-
-_RECORDED = (RelationshipRequest, RelationshipState, ProfileUpdate, ProfileRevoke)
-
-
-class UnknownCustomer(LookupError):
-    """No customer has this DID."""
-
-
-class NotPending(ValueError):
-    """The relationship was already decided."""
 
 
 class Records:
@@ -96,6 +77,8 @@ class Records:
         policy: how relationship requests are answered.
         adapters: the names of the CRM adapters every change is queued for.
         max_age: how long answers and CRM deliveries are retried.
+        terms_policy: how proffered terms are answered (default: every agreement
+            and additional term of the library accepted).
     """
 
     def __init__(
@@ -107,6 +90,7 @@ class Records:
         adapters: list[str],
         max_age: float = DEFAULT_MAX_AGE,
         clock: Callable[[], float] = time.time,
+        terms_policy: VendorTermsPolicy | None = None,
     ) -> None:
         self.engine = engine
         self.identity = identity
@@ -114,57 +98,67 @@ class Records:
         self.adapters = adapters
         self.max_age = max_age
         self.clock = clock
+        self.terms_policy = terms_policy or VendorTermsPolicy.accepting_everything_in(library())
+
+    @property
+    def outgoing(self) -> Outgoing:
+        """Signs and queues the vendor's messages to people."""
+        return Outgoing(self.identity, self.max_age, self.clock)
 
     # messages from people
 
     def receive(self, message: Message) -> bool:
         """Apply one verified message to the records; True if it queued jobs.
 
-        Jobs are the answer to a relationship request and the events for the CRM
-        adapters; the endpoint wakes its worker only when there are some.
+        Jobs are the answers to the person and the events for the CRM adapters;
+        the endpoint wakes its worker only when there are some.
         """
         body = message.body
-        if not isinstance(
-            body, RelationshipRequest | RelationshipState | ProfileUpdate | ProfileRevoke
-        ):
+        if not isinstance(body, _RECORDED):
             return False  # a ping or a problem report: nothing to record
         with self.engine.begin() as connection:
             if isinstance(body, RelationshipRequest):
                 return self._request(connection, message, body)
             customer = self._customer_row(connection, message.sender)
-            if customer is None or customer.state != PartyState.ACCEPTED:
-                raise ProtocolError(
-                    RefusalCode.WRONG_RECIPIENT,
-                    "this vendor has no accepted relationship with the sender",
+            if isinstance(body, DataRequest):
+                data_rights.take_data_request(
+                    connection,
+                    customer,
+                    message,
+                    body,
+                    outgoing=self.outgoing,
+                    adapters=self.adapters,
                 )
-            if customer.person_state == PartyState.ENDED:
-                raise ProtocolError(
-                    RefusalCode.WRONG_RECIPIENT, "the sender ended this relationship"
-                )
+                return True
+            _check_related(customer)
             if isinstance(body, RelationshipState):
-                return self._person_state(connection, message, body)
+                return self._person_state(connection, customer, message, body)
             if isinstance(body, ProfileUpdate):
+                agreements.require_agreement(connection, message.sender)
                 return self._update(connection, message, body)
-            return self._revoke(connection, message, body)
+            if isinstance(body, ProfileRevoke):
+                return self._revoke(connection, message, body)
+            if isinstance(body, AgreementProffer):
+                return self._proffered(connection, customer, message, body.proffer)
+            agreements.take_person_answer(connection, message.sender, body, now=self.clock())
+            return False
 
     def _request(self, connection: Connection, message: Message, body: RelationshipRequest) -> bool:
-        now = self.clock()
+        if body.proffer is not None:
+            agreements.check_proffer(body.proffer, sender=message.sender, vendor=self.identity.did)
         existing = self._customer_row(connection, message.sender)
-        if existing is not None:
-            # Asked again (the answer was lost?): answer again with the current decision.
-            connection.execute(
-                update(customers)
-                .where(customers.c.did == message.sender)
-                .values(reply_to=body.reply_to, updated_at=now)
-            )
-            if existing.state != PENDING:
-                self._answer(connection, message.sender, body.reply_to, existing.state, message.id)
-                return True
-            return False
-        decision = self.policy.decide(message.sender)
+        if existing is None:
+            return self._first_request(connection, message, body)
+        return self._asked_again(connection, existing, message, body)
+
+    def _first_request(
+        self, connection: Connection, message: Message, body: RelationshipRequest
+    ) -> bool:
+        now, sender = self.clock(), message.sender
+        decision = self.policy.decide(sender)
         connection.execute(
             insert(customers).values(
-                did=message.sender,
+                did=sender,
                 state=decision,
                 person_state=PartyState.WANTS.value,
                 reply_to=body.reply_to,
@@ -173,13 +167,72 @@ class Records:
                 updated_at=now,
             )
         )
-        if decision == PartyState.ACCEPTED:
-            self._accepted(connection, message.sender, body.reply_to, message.id)
+        self._take_proffer(connection, message, body.proffer)
+        if decision != PartyState.ACCEPTED:
+            return False
+        self._accepted(connection, sender, body.reply_to, message.id)
+        return True
+
+    def _asked_again(
+        self, connection: Connection, existing: Any, message: Message, body: RelationshipRequest
+    ) -> bool:
+        """The same person asks again (the answer was lost?): the decisions made, again."""
+        if existing.state == ERASED:
+            raise ProtocolError(RefusalCode.WRONG_RECIPIENT, "this record was erased")
+        connection.execute(
+            update(customers)
+            .where(customers.c.did == message.sender)
+            .values(reply_to=body.reply_to, updated_at=self.clock())
+        )
+        if existing.state not in (PENDING, PartyState.ACCEPTED):
+            self._answer(connection, message.sender, body.reply_to, existing.state, message.id)
             return True
-        return False
+        proffered = self._take_proffer(connection, message, body.proffer)
+        if existing.state == PENDING:
+            return False
+        self._answer(connection, message.sender, body.reply_to, existing.state, message.id)
+        if proffered is not None:
+            agreements.answer_proffer(
+                connection,
+                proffered,
+                outgoing=self.outgoing,
+                policy=self.terms_policy,
+                inbox=body.reply_to,
+                thid=message.id,
+            )
+        return True
+
+    def _take_proffer(self, connection: Connection, message: Message, offer: Proffer | None) -> Any:
+        if offer is None:
+            return None
+        return agreements.take_proffer(
+            connection,
+            customer=message.sender,
+            offer=offer,
+            message_id=message.id,
+            now=self.clock(),
+        )
+
+    def _proffered(
+        self, connection: Connection, customer: Any, message: Message, offer: Proffer
+    ) -> bool:
+        """New terms within the relationship: answered as a request's; accepted, they replace."""
+        agreements.check_proffer(offer, sender=message.sender, vendor=self.identity.did)
+        row = self._take_proffer(connection, message, offer)
+        return agreements.answer_proffer(
+            connection,
+            row,
+            outgoing=self.outgoing,
+            policy=self.terms_policy,
+            inbox=customer.reply_to,
+            thid=message.id,
+        )
 
     def _accepted(self, connection: Connection, did: str, reply_to: str, request_id: str) -> None:
         self._answer(connection, did, reply_to, PartyState.ACCEPTED.value, request_id)
+        agreements.answer_latest_proffer(
+            connection, did, inbox=reply_to, outgoing=self.outgoing, policy=self.terms_policy
+        )
         self._changed(
             connection,
             CustomerChange(
@@ -188,7 +241,7 @@ class Records:
         )
 
     def _person_state(
-        self, connection: Connection, message: Message, body: RelationshipState
+        self, connection: Connection, customer: Any, message: Message, body: RelationshipState
     ) -> bool:
         if body.state not in PERSON_STATES:
             raise ProtocolError(
@@ -200,9 +253,18 @@ class Records:
             .where(customers.c.did == message.sender)
             .values(person_state=body.state.value, updated_at=now)
         )
+        if body.state == PartyState.ENDED and agreements.deletes_on_end(connection, message.sender):
+            data_rights.erase(
+                connection,
+                customer,
+                request_id=message.id,
+                adapters=self.adapters,
+                outgoing=self.outgoing,
+            )
+            return True
         if body.state == PartyState.ENDED:
             # Ending withdraws every grant: the values go, the history stays.
-            removed = self._remove_fields(connection, message, None)
+            removed = customer_fields.remove(connection, message, None, now=now)
             return self._changed(
                 connection,
                 CustomerChange(
@@ -216,58 +278,12 @@ class Records:
         return False
 
     def _update(self, connection: Connection, message: Message, body: ProfileUpdate) -> bool:
-        now = self.clock()
-        sender = message.sender
-        held = {row.path: row.version for row in connection.execute(_HELD, {"customer": sender})}
-        changed: dict[str, Any] = {}
-        versions: dict[str, int] = {}
-        for value in body.fields:
-            if held.get(value.path, 0) >= value.version:
-                continue  # the same or a newer version is already here
-            stored = None if value.value is None else json.dumps(value.value)
-            row = {
-                "version": value.version,
-                "value": stored,
-                "purpose": body.grant.purpose,
-                "until": body.grant.until,
-                "changed_time": value.changed_time,
-                "updated_at": now,
-            }
-            if value.path in held:
-                connection.execute(
-                    _SET_FIELD, {"at_customer": sender, "at_path": value.path, **row}
-                )
-            else:
-                connection.execute(_ADD_FIELD, {"customer": sender, "path": value.path, **row})
-            connection.execute(
-                _ADD_HISTORY,
-                {
-                    "customer": sender,
-                    "path": value.path,
-                    "version": value.version,
-                    "value": stored,
-                    "event": "update",
-                    "message_id": message.id,
-                    "received_at": now,
-                },
-            )
-            changed[value.path] = value.value
-            versions[value.path] = value.version
-        if changed:
-            change = CustomerChange(
-                event_id(message.sender, message.id),
-                ChangeKind.UPDATED,
-                message.sender,
-                now,
-                changed,
-                versions,
-                body.grant.purpose,
-            )
-            return self._changed(connection, change)
-        return False
+        change = customer_fields.apply_update(connection, message, body, now=self.clock())
+        return change is not None and self._changed(connection, change)
 
     def _revoke(self, connection: Connection, message: Message, body: ProfileRevoke) -> bool:
-        revoked = self._remove_fields(connection, message, list(dict.fromkeys(body.fields)))
+        paths = list(dict.fromkeys(body.fields))
+        revoked = customer_fields.remove(connection, message, paths, now=self.clock())
         if revoked:
             change = CustomerChange(
                 event_id(message.sender, message.id),
@@ -278,43 +294,6 @@ class Records:
             )
             return self._changed(connection, change)
         return False
-
-    def _remove_fields(
-        self, connection: Connection, message: Message, paths: list[str] | None
-    ) -> list[str]:
-        """Delete fields (every one when ``paths`` is None), keeping a ``revoke`` in history.
-
-        The version goes with the value: a field granted again later starts afresh.
-        """
-        query = select(fields.c.path, fields.c.version).where(fields.c.customer == message.sender)
-        if paths is not None:
-            query = query.where(fields.c.path.in_(paths))
-        held = connection.execute(query.order_by(fields.c.path)).all()
-        if not held:
-            return []
-        now = self.clock()
-        connection.execute(
-            fields.delete().where(
-                fields.c.customer == message.sender,
-                fields.c.path.in_([row.path for row in held]),
-            )
-        )
-        connection.execute(
-            insert(field_history),
-            [
-                {
-                    "customer": message.sender,
-                    "path": row.path,
-                    "version": row.version,
-                    "value": None,
-                    "event": "revoke",
-                    "message_id": message.id,
-                    "received_at": now,
-                }
-                for row in held
-            ],
-        )
-        return [row.path for row in held]
 
     # the vendor's decisions
 
@@ -329,9 +308,7 @@ class Records:
     def end(self, did: str) -> None:
         """End an accepted relationship from the vendor's side; the person is told."""
         with self.engine.begin() as connection:
-            customer = self._customer_row(connection, did)
-            if customer is None:
-                raise UnknownCustomer(f"no customer {did}")
+            customer = self._known(connection, did)
             if customer.state != PartyState.ACCEPTED:
                 raise NotPending(f"the relationship with {did} is {customer.state}, not accepted")
             connection.execute(
@@ -356,9 +333,7 @@ class Records:
 
     def _decide(self, did: str, decision: PartyState) -> None:
         with self.engine.begin() as connection:
-            customer = self._customer_row(connection, did)
-            if customer is None:
-                raise UnknownCustomer(f"no customer {did}")
+            customer = self._known(connection, did)
             if customer.state != PENDING:
                 raise NotPending(f"the relationship with {did} is already {customer.state}")
             connection.execute(
@@ -369,9 +344,71 @@ class Records:
             if decision == PartyState.ACCEPTED:
                 self._accepted(connection, did, customer.reply_to, customer.request_id)
             else:
+                agreements.close_open_proffers(connection, did, now=self.clock())
                 self._answer(
                     connection, did, customer.reply_to, decision.value, customer.request_id
                 )
+
+    # agreements and data rights, for the vendor
+
+    def agreements(self, did: str) -> list[dict[str, Any]]:
+        """Every proffer and agreement of a customer, oldest first."""
+        with self.engine.begin() as connection:
+            self._known(connection, did)
+            return agreements.agreements_of(connection, did)
+
+    def pending_agreements(self) -> list[dict[str, Any]]:
+        """Proffers waiting for the vendor's decision (the terms policy is ``manual``)."""
+        with self.engine.begin() as connection:
+            return agreements.pending_proffers(connection)
+
+    def decide_agreement(
+        self, did: str, terms_sha256: str, decision: Answer, *, alternative: str | None = None
+    ) -> dict[str, Any]:
+        """Answer a pending proffer: accept, reject, or offer the agreement ``alternative``.
+
+        Raises:
+            UnknownCustomer, UnknownProffer: no such customer, or no such proffer.
+            NotPending: the proffer was answered, or the relationship is not accepted.
+            InvalidRequest: ``alternative`` is not an agreement of the library.
+        """
+        with self.engine.begin() as connection:
+            return agreements.decide_pending(
+                connection,
+                self._known(connection, did),
+                terms_sha256,
+                decision,
+                alternative=alternative,
+                outgoing=self.outgoing,
+                policy=self.terms_policy,
+            )
+
+    def set_vendor_data(self, did: str, changes: dict[str, Any]) -> dict[str, Any]:
+        """Set the vendor's own data about a customer (a None value removes the key)."""
+        with self.engine.begin() as connection:
+            self._unerased(connection, did)
+            return data_rights.set_vendor_data(connection, did, changes, now=self.clock())
+
+    def export(self, did: str) -> dict[str, Any]:
+        """Everything held on a customer, as the person's ``data.export`` carries it."""
+        with self.engine.begin() as connection:
+            customer = self._unerased(connection, did)
+            body = data_rights.export(
+                connection, customer, request_id=data_rights.new_request_id(), now=self.clock()
+            )
+        return body.model_dump(mode="json", exclude_none=True)  # as the message carries it
+
+    def erase(self, did: str) -> None:
+        """Erase a customer's record; the CRMs delete it, then the person is told."""
+        with self.engine.begin() as connection:
+            customer = self._unerased(connection, did)
+            data_rights.erase(
+                connection,
+                customer,
+                request_id=customer.request_id,
+                adapters=self.adapters,
+                outgoing=self.outgoing,
+            )
 
     # reading
 
@@ -388,12 +425,11 @@ class Records:
         return [_customer_json(row, held.get(row.did, {})) for row in rows]
 
     def customer(self, did: str) -> dict[str, Any]:
-        """One customer: states, current fields with their versions and grant terms."""
+        """One customer: states, fields with their versions and grant terms, the vendor's data."""
         with self.engine.begin() as connection:
-            row = self._customer_row(connection, did)
-            if row is None:
-                raise UnknownCustomer(f"no customer {did}")
-            current = connection.execute(select(fields).where(fields.c.customer == did)).all()
+            row = self._known(connection, did)
+            current = customer_fields.current(connection, did)
+            own = data_rights.vendor_data_of(connection, did)
         document = _customer_json(
             row, {f.path: json.loads(f.value) for f in current if f.value is not None}
         )
@@ -402,53 +438,44 @@ class Records:
             for f in current
             if f.value is not None
         }
+        document["vendor_data"] = own
         return document
 
     def history(self, did: str) -> list[dict[str, Any]]:
         """Every field version received from a customer, and every revocation, oldest first."""
         with self.engine.begin() as connection:
-            if self._customer_row(connection, did) is None:
-                raise UnknownCustomer(f"no customer {did}")
-            rows = connection.execute(
-                select(field_history)
-                .where(field_history.c.customer == did)
-                .order_by(field_history.c.id)
-            ).all()
-        return [
-            {
-                "field": row.path,
-                "version": row.version,
-                "value": None if row.value is None else json.loads(row.value),
-                "event": row.event,
-                "message_id": row.message_id,
-                "received_at": row.received_at,
-            }
-            for row in rows
-        ]
+            self._known(connection, did)
+            return customer_fields.history_of(connection, did)
 
     # helpers
 
     def _customer_row(self, connection: Connection, did: str) -> Any:
         return connection.execute(_CUSTOMER, {"did": did}).one_or_none()
 
+    def _known(self, connection: Connection, did: str) -> Any:
+        """The customer's row; UnknownCustomer if there is none."""
+        row = self._customer_row(connection, did)
+        if row is None:
+            raise UnknownCustomer(f"no customer {did}")
+        return row
+
+    def _unerased(self, connection: Connection, did: str) -> Any:
+        """The customer's row; UnknownCustomer, or Erased when only the tombstone is left."""
+        row = self._known(connection, did)
+        if row.state == ERASED:
+            raise Erased(f"the record of {did} was erased")
+        return row
+
     def _answer(
         self, connection: Connection, did: str, reply_to: str, state: str, request_id: str
     ) -> None:
-        envelope, token = compose(
-            self.identity,
-            type=RELATIONSHIP_STATE,
+        self.outgoing.queue(
+            connection,
             to=did,
+            inbox=reply_to,
+            type=RELATIONSHIP_STATE,
             body=RelationshipState(state=PartyState(state)),
             thid=request_id,
-            lifetime=min(DEFAULT_MAX_LIFETIME, int(self.max_age) + 3600),
-            now=self.clock(),
-        )
-        payload = {"inbox": reply_to, "token": token}
-        add_jobs(
-            connection,
-            [(MESSAGE_QUEUE, did, envelope.id, payload)],
-            now=self.clock(),
-            max_age=self.max_age,
         )
 
     def _changed(self, connection: Connection, change: CustomerChange) -> bool:
@@ -468,14 +495,16 @@ class Records:
         return True
 
 
-def event_id(customer: str, message_id: str, suffix: str = "") -> str:
-    """A CRM event's id: stable for a (customer, message) pair, unique across customers.
-
-    Message ids are unique only per sender, and webhook ids may not contain dots, so
-    the id is a digest (``evt_`` and 32 hex digits).
-    """
-    digest = hashlib.sha256(f"{customer}\n{message_id}\n{suffix}".encode()).hexdigest()
-    return f"evt_{digest[:32]}"
+def _check_related(customer: Any) -> None:
+    """Refuse a message that needs an accepted relationship the person has not ended."""
+    if customer is not None and customer.state == ERASED:
+        raise ProtocolError(RefusalCode.WRONG_RECIPIENT, "this record was erased")
+    if customer is None or customer.state != PartyState.ACCEPTED:
+        raise ProtocolError(
+            RefusalCode.WRONG_RECIPIENT, "this vendor has no accepted relationship with the sender"
+        )
+    if customer.person_state == PartyState.ENDED:
+        raise ProtocolError(RefusalCode.WRONG_RECIPIENT, "the sender ended this relationship")
 
 
 def _customer_json(row: Any, current: dict[str, Any]) -> dict[str, Any]:

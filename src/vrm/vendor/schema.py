@@ -14,7 +14,7 @@ customers = Table(
     "customers",
     metadata,
     Column("did", String(512), primary_key=True),
-    Column("state", String(16), nullable=False),  # pending | accepted | refused
+    Column("state", String(16), nullable=False),  # pending | accepted | refused | ended | erased
     Column("person_state", String(16), nullable=False),  # wants | paused | ended
     Column("reply_to", String(2048), nullable=False),
     Column("request_id", String(128), nullable=False),
@@ -63,4 +63,30 @@ jobs = Table(
     Column("give_up_at", Float, nullable=False),
     Column("delivered_at", Float),
     Column("last_error", Text),
+    sqlite_autoincrement=True,  # ids never reused: erasure deletes jobs the worker may hold
+)
+
+agreements = Table(
+    "agreements",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("customer", String(512), nullable=False),
+    Column("terms_sha256", String(64), nullable=False),
+    Column("proffered_by", String(16), nullable=False),  # person | vendor
+    # proffered | alternative (answered with the vendor's) | active | rejected | superseded
+    Column("state", String(16), nullable=False),
+    Column("in_answer_to", String(64)),  # the vendor's alternative: the hash of what it answers
+    Column("document", Text, nullable=False),  # the Proffer as JSON; the Agreement once signed
+    Column("proffer_message_id", String(128), nullable=False),
+    Column("created_at", Float, nullable=False),
+    Column("answered_at", Float),
+)
+
+vendor_data = Table(
+    "customer_vendor_data",
+    metadata,
+    Column("customer", String(512), primary_key=True),
+    Column("key", String(128), primary_key=True),
+    Column("value", Text, nullable=False),  # JSON
+    Column("updated_at", Float, nullable=False),
 )

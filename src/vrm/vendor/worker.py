@@ -1,4 +1,8 @@
-"""Runs the endpoint's jobs: answers to people over the protocol, changes into each CRM."""
+"""Runs the endpoint's jobs: messages to people, changes into each CRM, erasure confirmations.
+
+A confirmation of erasure is signed only when it becomes due: once no CRM adapter
+still has to delete the customer, so it can say what each of them did.
+"""
 
 from __future__ import annotations
 
@@ -11,10 +15,12 @@ import anyio
 import anyio.to_thread
 from sqlalchemy import Engine
 
+from vrm.protocol import Identity
 from vrm.transport.backoff import Backoff
 from vrm.transport.delivery import DeliveryError, Sender
 from vrm.vendor import jobs
 from vrm.vendor.adapters.base import Adapter, AdapterError, CustomerChange
+from vrm.vendor.data_rights import Confirmation, erasure_confirmation
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +32,8 @@ class JobWorker:
         engine: the endpoint's database.
         sender: posts answers to people's inboxes.
         adapters: the CRM adapters by name.
+        identity: the vendor's identity, which signs erasure confirmations when they
+            become due (the other messages are signed when queued).
     """
 
     def __init__(
@@ -39,8 +47,10 @@ class JobWorker:
         batch: int = 2000,
         poll_interval: float = 1.0,
         clock: Callable[[], float] = time.time,
+        identity: Identity | None = None,
     ) -> None:
         self.engine = engine
+        self.identity = identity
         self.sender = sender
         self.adapters = dict(adapters)
         self.backoff = backoff or Backoff()
@@ -85,7 +95,13 @@ class JobWorker:
         async with self._gate:
             try:
                 if job.queue == jobs.MESSAGE_QUEUE:
-                    await self.sender.deliver(job.payload["inbox"], job.payload["token"])
+                    await self.sender.deliver(
+                        job.payload["inbox"],
+                        job.payload["token"],
+                        encrypted=job.payload.get("encrypted", False),
+                    )
+                elif job.queue == jobs.ERASURE_QUEUE:
+                    return await self._confirm_erasure(job)
                 else:
                     adapter = self.adapters.get(job.queue.removeprefix(jobs.ADAPTER_PREFIX))
                     if adapter is None:
@@ -103,6 +119,23 @@ class JobWorker:
                 log.exception("job %s on %s failed", job.id, job.queue)
                 return jobs.JobOutcome(job.id, False, True, f"{exc.__class__.__name__}: {exc}")
             return jobs.JobOutcome(job.id, done=True)
+
+    async def _confirm_erasure(self, job: jobs.Job) -> jobs.JobOutcome:
+        """Send the person ``data.erased``, or wait while an adapter still has to delete."""
+        if self.identity is None:
+            return jobs.JobOutcome(job.id, False, False, "no identity to sign the confirmation")
+        confirmation = await anyio.to_thread.run_sync(
+            self._erasure_confirmation, job, self.identity
+        )
+        if confirmation.token is None:
+            waiting = "waiting for the adapters to delete the customer"
+            return jobs.JobOutcome(job.id, done=False, error=waiting, wait=confirmation.wait)
+        await self.sender.deliver(job.payload["inbox"], confirmation.token)
+        return jobs.JobOutcome(job.id, done=True)
+
+    def _erasure_confirmation(self, job: jobs.Job, identity: Identity) -> Confirmation:
+        with self.engine.begin() as connection:
+            return erasure_confirmation(connection, job, identity=identity, now=self.clock())
 
     def _due(self) -> list[jobs.Job]:
         with self.engine.begin() as connection:

@@ -106,6 +106,22 @@ async def test_change_without_fields_is_one_row(tmp_path: Path) -> None:
     )
 
 
+async def test_an_erased_customer_is_one_customer_deleted_row(tmp_path: Path) -> None:
+    """Erasure is a row of kind customer.deleted carrying no value."""
+    deleted = CustomerChange(
+        event_id="evt_gone", kind=ChangeKind.DELETED, customer="did:key:z6MkCustomer", occurred_at=0
+    )
+    path = tmp_path / "changes.csv"
+    await deliver(path, contact_change("evt_01"), deleted)
+    row = read_rows(path)[-1]
+    assert (row["event_id"], row["kind"], row["customer"]) == (
+        "evt_gone",
+        "customer.deleted",
+        "did:key:z6MkCustomer",
+    )
+    assert (row["field"], row["version"], row["value"]) == ("", "", "")
+
+
 async def test_concurrent_deliveries_do_not_interleave(tmp_path: Path) -> None:
     """Changes delivered at once each land whole, once."""
     path = tmp_path / "changes.csv"

@@ -346,6 +346,45 @@ async def test_ended_deactivates_the_user(
 
 
 @pytest.mark.anyio
+async def test_deleted_removes_the_user_and_a_repeat_is_done(
+    adapter: ScimAdapter, scim_server: ScimServer, customer: str
+) -> None:
+    """An erased customer's user is deleted from the CRM; deleting it again succeeds."""
+    other = Identity.generate().did
+    await adapter.deliver(change(ChangeKind.UPDATED, customer, email__home="ada@example.org"))
+    await adapter.deliver(change(ChangeKind.CREATED, other))
+    deleted = change(ChangeKind.DELETED, customer)
+    await adapter.deliver(deleted)
+    assert scim_server.users(customer) == []
+    assert scim_server.user(other)["active"] is True  # only that customer's user goes
+    await adapter.deliver(deleted)  # retried after a lost answer: nothing left, done
+    await adapter.deliver(change(ChangeKind.DELETED, Identity.generate().did))  # never held
+
+
+@pytest.mark.anyio
+async def test_deleting_a_user_already_gone_counts_as_done(
+    adapter: ScimAdapter, scim_server: ScimServer, customer: str
+) -> None:
+    """A user deleted by someone else between the search and the DELETE: the 404 is success."""
+    await adapter.deliver(change(ChangeKind.CREATED, customer))
+    user_id = scim_server.user(customer)["id"]
+    headers = {"Authorization": f"Bearer {TOKEN}"}
+    httpx.delete(f"{scim_server.url}/Users/{user_id}", headers=headers, timeout=10)
+    reply = httpx.delete(f"{scim_server.url}/Users/{user_id}", headers=headers, timeout=10)
+    assert reply.status_code == 404  # what the adapter meets in that race
+
+    class Stale(ScimAdapter):  # found the user just before it went
+        async def _find_user(self, attribute: str, value: str) -> dict[str, Any] | None:
+            return {"id": user_id, "externalId": value}
+
+    stale = Stale(name="crm", base_url=scim_server.url, token=TOKEN)
+    try:
+        await stale.deliver(change(ChangeKind.DELETED, customer))
+    finally:
+        await stale.aclose()
+
+
+@pytest.mark.anyio
 async def test_revoked_or_ended_for_an_unknown_customer_does_nothing(
     adapter: ScimAdapter, scim_server: ScimServer, customer: str
 ) -> None:

@@ -274,3 +274,20 @@ def test_url_must_be_http(url: str) -> None:
     """The receiver's URL is checked when the adapter is made."""
     with pytest.raises(ValueError, match="http"):
         WebhookAdapter(name="crm-webhook", url=url, secret=new_secret())
+
+
+async def test_an_erased_customer_is_sent_as_customer_deleted(receiver: Receiver) -> None:
+    """Erasure reaches the receiver as a signed event of type customer.deleted, no fields."""
+    deleted = CustomerChange(
+        event_id="evt_erased",
+        kind=ChangeKind.DELETED,
+        customer="did:key:z6MkCustomer",
+        occurred_at=1_600_000_000.0,
+    )
+    async with posting_to(receiver, "/hook") as adapter:
+        await adapter.deliver(deleted)
+    [request] = receiver.requests
+    payload = Webhook(receiver.secret).verify(request.body, request.headers)
+    assert payload["type"] == "customer.deleted"
+    assert payload["data"]["customer"] == "did:key:z6MkCustomer"
+    assert payload["data"]["fields"] == {}

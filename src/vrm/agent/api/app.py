@@ -20,13 +20,20 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from vrm.agent.api.routes import router
+from vrm.agent.api.terms_routes import router as terms_router
 from vrm.agent.errors import AgentError, Conflict, NotFound, VendorUnreachable
 from vrm.agent.outbox.worker import DeliveryWorker
 from vrm.agent.personal_agent import PersonalAgent
 from vrm.agent.profile.fields import InvalidField
 from vrm.protocol import (
+    AGREEMENT_ANSWER,
+    DATA_ERASED,
+    DATA_EXPORT,
     PROBLEM_REPORT,
     RELATIONSHIP_STATE,
+    AgreementAnswer,
+    DataErased,
+    DataExport,
     Message,
     MessageTypes,
     RelationshipState,
@@ -51,10 +58,22 @@ HOUSEKEEPING_INTERVAL = 60.0
 _STATUS = {NotFound: 404, Conflict: 409, VendorUnreachable: 502}
 
 
+_FROM_VENDORS = frozenset(
+    {PROBLEM_REPORT, RELATIONSHIP_STATE, AGREEMENT_ANSWER, DATA_EXPORT, DATA_ERASED}
+)
+"""The types the agent applies; a ping needs nothing applied."""
+
+
 def agent_types() -> MessageTypes:
-    """What a person's agent receives: the v1 types and vendors' relationship states."""
+    """What a person's agent receives: the v1 types, and what vendors send people.
+
+    Vendors' relationship states, answers to terms, exports and erasure confirmations.
+    """
     types = v1_types()
     types.add(RELATIONSHIP_STATE, RelationshipState)
+    types.add(AGREEMENT_ANSWER, AgreementAnswer)
+    types.add(DATA_EXPORT, DataExport)
+    types.add(DATA_ERASED, DataErased)
     return types
 
 
@@ -83,7 +102,7 @@ def create_agent_app(
     agent.on_queued = wake_worker
 
     async def receive(message: Message) -> None:
-        if message.type == PROBLEM_REPORT or message.type == RELATIONSHIP_STATE:
+        if message.type in _FROM_VENDORS:
             await anyio.to_thread.run_sync(agent.receive, message)
 
     database = database_path or seen_ids_path.with_name("agent.db")
@@ -116,7 +135,8 @@ def create_agent_app(
         version="1",
         lifespan=lifespan,
         redirect_slashes=False,
-        description="The person's own agent: profile, vendors, grants, deliveries, audit log. "
+        description="The person's own agent: profile, vendors, terms and agreements, grants, "
+        "data rights, deliveries, audit log. "
         "Every /api operation needs the bearer token `vrm token` shows.",
     )
     app.state.agent = agent
@@ -126,6 +146,7 @@ def create_agent_app(
     _install_agent_problems(app)
     guard = require_bearer(app, api_token, hint="vrm token shows it")
     app.include_router(router, dependencies=[guard])
+    app.include_router(terms_router, dependencies=[guard])
 
     @app.get("/health", tags=["service"])
     async def health() -> dict[str, str]:

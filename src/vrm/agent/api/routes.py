@@ -142,10 +142,13 @@ async def add_vendor(body: VendorIn, agent: Agent) -> dict[str, Any]:
 
 @router.get("/vendors/{vendor}", tags=["vendors"])
 def show_vendor(vendor: str, agent: Agent) -> dict[str, Any]:
-    """One relationship with its grants and latest deliveries."""
+    """One relationship with its agreements, data requests, grants and latest deliveries."""
     relationship = agent.vendor(vendor)
+    now = agent.clock()
     return {
         **relationship.as_json(),
+        "agreements": [record.as_json() for record in agent.agreements(str(relationship.id))],
+        "data_requests": [r.as_json(now) for r in agent.data_requests(str(relationship.id))],
         "grants": [grant.as_json() for _, grant in agent.grants(str(relationship.id))],
         "deliveries": [
             d.as_json() for d in agent.deliveries(vendor=str(relationship.id), limit=20)

@@ -465,3 +465,25 @@ def _open_message(sealer: Sealer, message_id: str, sealed: bytes) -> tuple[str, 
 
 def _error_place(message_id: str) -> str:
     return f"outbox/error/{message_id}"
+
+
+def sent_bodies(
+    connection: Connection, sealer: Sealer, *, vendor_id: int, type: str
+) -> list[dict[str, Any]]:
+    """The bodies of the messages of one type written for a vendor, oldest first.
+
+    What the person sent (or is sending): the agent signed these itself.
+    """
+    rows = connection.execute(
+        text(
+            "SELECT message_id, sealed_message FROM outbox WHERE vendor_id = :vendor"
+            " AND type = :type ORDER BY id"
+        ),
+        {"vendor": vendor_id, "type": type},
+    ).all()
+    bodies = []
+    for message_id, sealed in rows:
+        _inbox, token = _open_message(sealer, message_id, sealed)
+        payload = json.loads(b64url_decode(token.split(".")[1]))
+        bodies.append(payload.get("body") or {})
+    return bodies

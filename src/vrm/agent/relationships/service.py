@@ -2,7 +2,8 @@
 
 The person's button is ``wants``, ``paused`` or ``ended``; the vendor's is
 ``unknown`` until it answers, then ``accepted``, ``refused`` or ``ended``. Data
-flows only while the person wants and the vendor has accepted.
+flows only while the person wants, the vendor has accepted, and an agreement on
+the person's terms is in force (:mod:`vrm.agent.agreements`).
 
 Everything that names the vendor (name, URL, DID, inbox) is sealed; the vendor's
 DID is also kept as a keyed fingerprint, so one vendor cannot be added twice.
@@ -38,6 +39,7 @@ from vrm.protocol import (
     RelationshipRequest,
     RelationshipState,
 )
+from vrm.terms import Proffer, Terms, proffer
 from vrm.vault import Sealer
 
 UNKNOWN = "unknown"
@@ -73,11 +75,35 @@ class Relationship:
     request_id: str
     created_at: float
     updated_at: float
+    agreed: bool = False
+    """An agreement signed by both is in force."""
 
     @property
     def active(self) -> bool:
-        """True while granted data may flow: the person wants it and the vendor accepted."""
-        return self.person_state == PartyState.WANTS and self.vendor_state == PartyState.ACCEPTED
+        """True while granted data may flow.
+
+        The person wants it, the vendor accepted, and both signed an agreement.
+        """
+        return (
+            self.person_state == PartyState.WANTS
+            and self.vendor_state == PartyState.ACCEPTED
+            and self.agreed
+        )
+
+    @property
+    def held_because(self) -> str | None:
+        """Why granted data is not flowing, for people; None while it flows."""
+        if self.person_state != PartyState.WANTS:
+            return f"you {self.person_state} this relationship"
+        if self.vendor_state != PartyState.ACCEPTED:
+            return (
+                "the vendor has not accepted"
+                if self.vendor_state == UNKNOWN
+                else (f"the vendor {self.vendor_state} it")
+            )
+        if not self.agreed:
+            return "no agreement on your terms yet"
+        return None
 
     def as_json(self) -> dict[str, Any]:
         """A JSON-ready dict."""
@@ -90,7 +116,9 @@ class Relationship:
             "our_did": self.our_did,
             "person_state": self.person_state,
             "vendor_state": self.vendor_state,
+            "agreed": self.agreed,
             "active": self.active,
+            "held_because": self.held_because,
             "created_at": self.created_at,
             "updated_at": self.updated_at,
         }
@@ -103,10 +131,13 @@ def add_relationship(
     discovery: Discovery,
     url: str,
     reply_to: str,
+    terms: Terms,
     max_age: float = DEFAULT_MAX_AGE,
     now: float | None = None,
-) -> Relationship:
-    """Pin the vendor's DID, make a pairwise identity for it, and queue the request.
+) -> tuple[Relationship, Proffer]:
+    """Pin the vendor's DID, make a pairwise identity, queue the request with a proffer.
+
+    The request proffers the person's ``terms``; returns the relationship and the proffer.
 
     Raises:
         Conflict: there is already an open relationship with this vendor.
@@ -134,6 +165,14 @@ def add_relationship(
             "now": now,
         },
     ).scalar_one()
+    offer = proffer(
+        terms,
+        identity,
+        person=identity.did,
+        vendor=discovery.did,
+        proffered_by="person",
+        now=int(now),
+    )
     request_id = enqueue(
         connection,
         sealer,
@@ -141,7 +180,7 @@ def add_relationship(
         to=discovery.did,
         inbox=discovery.inbox,
         type=RELATIONSHIP_REQUEST,
-        body=RelationshipRequest(reply_to=reply_to),
+        body=RelationshipRequest(reply_to=reply_to, proffer=offer),
         vendor_id=vendor_id,
         max_age=max_age,
         now=now,
@@ -157,7 +196,8 @@ def add_relationship(
         details={"vendor": vendor_id, "name": discovery.name, "url": url, "message": request_id},
         now=now,
     )
-    return get_relationship(connection, sealer, vendor_id)
+    relationship = get_relationship(connection, sealer, vendor_id)
+    return relationship, offer
 
 
 def get_relationship(connection: Connection, sealer: Sealer, vendor_id: int) -> Relationship:
@@ -328,7 +368,8 @@ def set_vendor_state(
 
 _SELECT = (
     "SELECT id, our_did, sealed_details, person_state, vendor_state, request_id, created_at,"
-    " updated_at FROM vendors "
+    " updated_at, EXISTS (SELECT 1 FROM agreements a WHERE a.vendor_id = vendors.id"
+    " AND a.state = 'active') FROM vendors "
 )
 
 
@@ -346,8 +387,19 @@ def _select(
             request_id=request_id,
             created_at=created_at,
             updated_at=updated_at,
+            agreed=bool(agreed),
         )
-        for row_id, our_did, sealed, person_state, vendor_state, request_id, created_at, updated_at in rows  # noqa: E501
+        for (
+            row_id,
+            our_did,
+            sealed,
+            person_state,
+            vendor_state,
+            request_id,
+            created_at,
+            updated_at,
+            agreed,
+        ) in rows
     ]
 
 

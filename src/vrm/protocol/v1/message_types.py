@@ -29,6 +29,10 @@ class Body(BaseModel):
 
 
 HttpUrl = Annotated[str, Field(pattern=r"^https?://[^\s]+$", max_length=2048)]
+FieldPath = Annotated[
+    str, Field(pattern=r"^[a-z][a-z_]*(\.[A-Za-z0-9][A-Za-z0-9_-]*)?$", max_length=128)
+]
+IsoDate = Annotated[str, Field(pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")]
 
 
 class Ping(Body):

@@ -14,17 +14,34 @@ from typing import Annotated
 from pydantic import Field, JsonValue, Strict
 
 from vrm.protocol.registry import MessageTypes
-from vrm.protocol.v1.message_types import Body, HttpUrl, ShortText, v1_types
+from vrm.protocol.v1.agreements import (
+    AGREEMENT_ANSWER,
+    AGREEMENT_PROFFER,
+    AgreementAnswer,
+    AgreementProffer,
+)
+from vrm.protocol.v1.data_rights import (
+    DATA_ERASED,
+    DATA_EXPORT,
+    DATA_REQUEST,
+    DataErased,
+    DataExport,
+    DataRequest,
+)
+from vrm.protocol.v1.message_types import (
+    Body,
+    FieldPath,
+    HttpUrl,
+    IsoDate,
+    ShortText,
+    v1_types,
+)
+from vrm.terms.agreement import Proffer
 
 RELATIONSHIP_REQUEST = "vrm/1/relationship.request"
 RELATIONSHIP_STATE = "vrm/1/relationship.state"
 PROFILE_UPDATE = "vrm/1/profile.update"
 PROFILE_REVOKE = "vrm/1/profile.revoke"
-
-FieldPath = Annotated[
-    str, Field(pattern=r"^[a-z][a-z_]*(\.[A-Za-z0-9][A-Za-z0-9_-]*)?$", max_length=128)
-]
-IsoDate = Annotated[str, Field(pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")]
 
 
 class PartyState(StrEnum):
@@ -48,12 +65,14 @@ VENDOR_STATES = frozenset({PartyState.ACCEPTED, PartyState.REFUSED, PartyState.E
 class RelationshipRequest(Body):
     """The person asks the vendor for a relationship with this pairwise DID.
 
-    ``reply_to`` is the person's inbox URL: where the vendor's ``relationship.state``
-    answers go.
+    ``reply_to`` is the person's inbox URL: where the vendor's answers go.
+    ``proffer`` is the person's terms, signed; the vendor answers them with an
+    ``agreement.answer``. No personal data flows until an agreement exists.
     """
 
     reply_to: HttpUrl
     comment: ShortText | None = None
+    proffer: Proffer | None = None
 
 
 class RelationshipState(Body):
@@ -98,10 +117,18 @@ class ProfileRevoke(Body):
 
 
 def relationship_types() -> MessageTypes:
-    """Return a new registry of the v1 protocol types plus the relationship types."""
+    """Return a new registry of the v1 protocol types plus the relationship types.
+
+    The relationship types are those of relationships, agreements and data rights.
+    """
     types = v1_types()
     types.add(RELATIONSHIP_REQUEST, RelationshipRequest)
     types.add(RELATIONSHIP_STATE, RelationshipState)
     types.add(PROFILE_UPDATE, ProfileUpdate)
     types.add(PROFILE_REVOKE, ProfileRevoke)
+    types.add(AGREEMENT_PROFFER, AgreementProffer)
+    types.add(AGREEMENT_ANSWER, AgreementAnswer)
+    types.add(DATA_REQUEST, DataRequest)
+    types.add(DATA_EXPORT, DataExport)
+    types.add(DATA_ERASED, DataErased)
     return types

@@ -25,6 +25,13 @@ class ChangeKind(StrEnum):
     """The person withdrew fields: ``fields`` names them (values None); delete them."""
     ENDED = "customer.ended"
     """The person ended the relationship: stop using the customer's data."""
+    DELETED = "customer.deleted"
+    """The customer's record was erased: delete the customer and all held about them.
+
+    Sent when the person asks for erasure, when they end a relationship whose
+    agreement says ``delete_on_end``, and when the vendor erases the record; the
+    person is told once every adapter has delivered (or given up on) this change.
+    """
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,8 @@ The smallest useful adapter, and a model for writing others: a CRM that imports
 spreadsheets reads the file; anything else is a page of code like this one.
 Columns are :data:`COLUMNS`; ``value`` is the field's value as JSON text
 (``null`` when the person cleared or withdrew it). A change without fields (a
-relationship ended, say) is one row with ``field``, ``version`` and ``value`` empty.
+relationship ended, a record erased) is one row with ``field``, ``version`` and
+``value`` empty: on ``customer.deleted``, delete the customer's rows you imported.
 
 Delivery is idempotent: an ``event_id`` already in the file is not written again,
 so a retry after a crash between writing and acknowledging adds nothing.

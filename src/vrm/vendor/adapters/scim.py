@@ -14,8 +14,9 @@ change                SCIM request
 ``customer.updated``  ``PATCH /Users/{id}`` (RFC 7644 §3.5.2); the user is
                       created first if missing
 ``customer.revoked``  ``PATCH``: the named attributes are removed
-``customer.ended``    ``PATCH``: ``active`` set to false (deletion comes with
-                      the data-rights terms)
+``customer.ended``    ``PATCH``: ``active`` set to false
+``customer.deleted``  ``DELETE /Users/{id}`` (the record was erased); a user
+                      already gone (not found, or ``404``) counts as deleted
 ====================  ====================================================
 
 Fields map onto the core User schema:
@@ -169,6 +170,7 @@ class ScimAdapter:
             ChangeKind.UPDATED: self._updated,
             ChangeKind.REVOKED: self._revoked,
             ChangeKind.ENDED: self._ended,
+            ChangeKind.DELETED: self._deleted,
         }
         await appliers[change.kind](change.customer, change.fields)
 
@@ -191,6 +193,17 @@ class ScimAdapter:
         user = await self._find_user("externalId", did)
         if user is not None and user.get("active") is not False:
             await self._patch(did, user, [_replace("active", False)])
+
+    async def _deleted(self, did: str, fields: Mapping[str, Any]) -> None:
+        """Delete the customer's user; one already gone counts as deleted."""
+        user = await self._find_user("externalId", did) or await self._find_user("userName", did)
+        if user is None:
+            return
+        try:
+            await self._scim.delete(User, str(user["id"]))
+        except (SCIMClientException, SCIMException) as exc:
+            if _http_status(exc) != 404:  # 404: deleted meanwhile (a retry, another client)
+                raise
 
     async def _find_user(self, attribute: str, value: str) -> dict[str, Any] | None:
         """The first user whose ``attribute`` equals ``value``, as SCIM JSON; None if none."""

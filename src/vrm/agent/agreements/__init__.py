@@ -1,0 +1,1 @@
+"""The person's terms and the agreements made with vendors."""

@@ -1,0 +1,55 @@
+"""Errors of the vendor's own calls (the JSON API, the Python SDK), each with a stable code.
+
+::
+
+    VendorError              code, HTTP status (the API answers problem+json)
+    ├── UnknownCustomer      404 not_found: no customer has this DID
+    ├── UnknownProffer       404 not_found: the customer proffered no terms with this hash
+    ├── Conflict             409 conflict: the record is not in a state for this
+    │   ├── NotPending       the relationship or the proffer was already decided
+    │   └── Erased           the customer's record was erased
+    └── InvalidRequest       422 invalid_request: a value the endpoint cannot take
+
+Messages from people are refused with :class:`vrm.protocol.ProtocolError` instead.
+"""
+
+from __future__ import annotations
+
+
+class VendorError(Exception):
+    """Root of the endpoint's errors for the vendor's calls."""
+
+    code = "vendor_error"
+    status = 400
+
+
+class UnknownCustomer(VendorError, LookupError):
+    """No customer has this DID."""
+
+    code, status = "not_found", 404
+
+
+class UnknownProffer(VendorError, LookupError):
+    """The customer proffered no terms with this hash."""
+
+    code, status = "not_found", 404
+
+
+class Conflict(VendorError, ValueError):
+    """The record is not in a state that allows this."""
+
+    code, status = "conflict", 409
+
+
+class NotPending(Conflict):
+    """The relationship (or the proffer) was already decided."""
+
+
+class Erased(Conflict):
+    """The customer's record was erased: only the tombstone is left."""
+
+
+class InvalidRequest(VendorError, ValueError):
+    """A value the endpoint cannot take (an unknown agreement, too much vendor data)."""
+
+    code, status = "invalid_request", 422
