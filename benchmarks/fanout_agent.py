@@ -14,23 +14,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import text
-
-from vrm.agent.agreements.service import make_proffer
-from vrm.agent.grants.service import add_grants
 from vrm.agent.home import AgentHome
 from vrm.agent.outbox import store
 from vrm.agent.outbox.worker import DeliveryWorker
 from vrm.agent.personal_agent import PersonalAgent
 from vrm.agent.relationships.service import (
     Relationship,
-    add_relationship,
-    identity_of,
-    set_vendor_state,
 )
 from vrm.agent.setup import init_agent, unlocked
-from vrm.protocol import Discovery, PartyState, relationship_types
-from vrm.terms import Terms, library
+from vrm.demo.prearranged import prearranged_relationship
+from vrm.protocol import Discovery, relationship_types
 from vrm.transport import AiohttpTransport, Sender
 from vrm.transport.address_policy import AddressPolicy
 from vrm.vault import FAST_INSECURE_KDF
@@ -38,7 +31,6 @@ from vrm.vault import FAST_INSECURE_KDF
 PASSPHRASE = "bench"  # noqa: S105 - a throwaway agent in a temporary directory
 PATH = "address.home"
 PURPOSE = "deliveries"
-TERMS = Terms(agreement=library().agreement("SD-BASE"), additional=())
 
 
 @dataclass(frozen=True)
@@ -112,7 +104,7 @@ def open_side(
     relationships = []
     with opened.engine.begin() as connection:
         for vendor in vendors:
-            relationship, offer = add_relationship(
+            relationship = prearranged_relationship(
                 connection,
                 opened.sealer,
                 discovery=Discovery(
@@ -123,28 +115,8 @@ def open_side(
                 ),
                 url=vendor.base,
                 reply_to=reply_to(vendor),
-                terms=TERMS,
-            )
-            record = make_proffer(
-                connection,
-                opened.sealer,
-                relationship=relationship,
-                identity=identity_of(connection, opened.sealer, relationship),
-                terms=TERMS,
-                message_id=relationship.request_id,
-                now=time.time(),
-                signed=offer,
-            )
-            # The vendors accept the terms too, and their answers go to ``reply_to``:
-            # recorded here as accepted, as the relationship is.
-            connection.execute(
-                text("UPDATE agreements SET state = 'active' WHERE id = :id"), {"id": record.id}
-            )
-            relationship = set_vendor_state(
-                connection, opened.sealer, relationship, PartyState.ACCEPTED, message_id="bench"
-            )
-            add_grants(
-                connection, opened.sealer, relationship=relationship, paths=[PATH], purpose=PURPOSE
+                grant=[PATH],
+                purpose=PURPOSE,
             )
             relationships.append(relationship)
     sender = Sender(AiohttpTransport(policy=AddressPolicy(allow_loopback=True)))

@@ -2,27 +2,21 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import text
 
 from tests.e2e.test_agent_service import PASSPHRASE, eventually, prepare_home, serve
 from tests.processes import fleet_customers, start_fleet
-from vrm.agent.agreements.service import make_proffer
-from vrm.agent.grants.service import add_grants
 from vrm.agent.home import AgentHome
-from vrm.agent.relationships.service import add_relationship, identity_of, set_vendor_state
 from vrm.agent.setup import unlocked
-from vrm.protocol import Discovery, PartyState, relationship_types
-from vrm.terms import Terms, library
+from vrm.demo.prearranged import prearranged_relationship
+from vrm.protocol import Discovery, relationship_types
 
 pytestmark = pytest.mark.e2e
 VENDORS = 30
 CHANGES = 8
-TERMS = Terms(agreement=library().agreement("SD-BASE"), additional=())
 
 
 def relate_directly(home: Path, fleet_url: str) -> list[str]:
@@ -37,36 +31,13 @@ def relate_directly(home: Path, fleet_url: str) -> list[str]:
                 inbox=vendor["inbox"],
                 message_types=list(relationship_types()),
             )
-            relationship, offer = add_relationship(
+            relationship = prearranged_relationship(
                 connection,
                 agent.sealer,
                 discovery=found,
                 url=vendor["inbox"],
                 reply_to="http://127.0.0.1:9/inbox",
-                terms=TERMS,
-            )
-            record = make_proffer(
-                connection,
-                agent.sealer,
-                relationship=relationship,
-                identity=identity_of(connection, agent.sealer, relationship),
-                terms=TERMS,
-                message_id=relationship.request_id,
-                now=time.time(),
-                signed=offer,
-            )
-            # The fleet accepts the terms; its answer goes to reply_to, nowhere: recorded here.
-            connection.execute(
-                text("UPDATE agreements SET state = 'active' WHERE id = :id"), {"id": record.id}
-            )
-            accepted = set_vendor_state(
-                connection, agent.sealer, relationship, PartyState.ACCEPTED, message_id="test"
-            )
-            add_grants(
-                connection,
-                agent.sealer,
-                relationship=accepted,
-                paths=["address.home"],
+                grant=["address.home"],
                 purpose="deliveries",
             )
             ours.append(relationship.our_did)

@@ -17,8 +17,8 @@ from sqlalchemy import Connection, text
 
 from vrm.agent.audit import service as audit
 from vrm.agent.errors import Conflict, NotFound
-from vrm.agent.outbox.store import DEFAULT_MAX_AGE, enqueue
-from vrm.agent.relationships.service import Relationship, identity_of
+from vrm.agent.outbox.store import DEFAULT_MAX_AGE
+from vrm.agent.relationships.service import Relationship, identity_of, send_to_vendor
 from vrm.protocol import (
     AGREEMENT_ANSWER,
     AGREEMENT_PROFFER,
@@ -119,23 +119,7 @@ def make_proffer(
         ),
         {"vendor": relationship.id, "now": now},
     )
-    record = _insert(
-        connection,
-        sealer,
-        vendor_id=relationship.id,
-        state=PROFFERED,
-        document=offer,
-        message_id=message_id,
-        now=now,
-    )
-    audit.append(
-        connection,
-        sealer,
-        kind="agreement.proffered",
-        details=_details(record, by="person"),
-        now=now,
-    )
-    return record
+    return _keep(connection, sealer, relationship, PROFFERED, offer, message_id, now, by="person")
 
 
 def sign_proffer(
@@ -174,15 +158,13 @@ def proffer_again(
         return None
     identity = identity_of(connection, sealer, relationship)
     offer = sign_proffer(relationship, identity, terms, now)
-    message_id = enqueue(
+    message_id = send_to_vendor(
         connection,
         sealer,
-        sender=identity,
-        to=relationship.vendor.did,
-        inbox=relationship.vendor.inbox,
+        relationship,
         type=AGREEMENT_PROFFER,
         body=AgreementProffer(proffer=offer),
-        vendor_id=relationship.id,
+        identity=identity,
         max_age=max_age,
         now=now,
     )
@@ -259,21 +241,8 @@ def take_vendor_answer(
     if answer.answer == "rejected" or answer.alternative is None:
         return AnswerOutcome(_get(connection, sealer, proffered.id), [], False)
     alternative = _check_alternative(relationship, answer.alternative)
-    record = _insert(
-        connection,
-        sealer,
-        vendor_id=relationship.id,
-        state=ALTERNATIVE,
-        document=alternative,
-        message_id=message_id,
-        now=now,
-    )
-    audit.append(
-        connection,
-        sealer,
-        kind="agreement.alternative",
-        details=_details(record, by="vendor"),
-        now=now,
+    record = _keep(
+        connection, sealer, relationship, ALTERNATIVE, alternative, message_id, now, by="vendor"
     )
     decision = judge_alternative(proffered.document.terms, alternative.terms, rule)
     if decision == Answer.PENDING:
@@ -322,16 +291,14 @@ def answer_alternative(
         )
     else:
         body = AgreementAnswer(terms_sha256=record.terms_sha256, answer="rejected", reason=reason)
-    message_id = enqueue(
+    message_id = send_to_vendor(
         connection,
         sealer,
-        sender=identity,
-        to=relationship.vendor.did,
-        inbox=relationship.vendor.inbox,
+        relationship,
         type=AGREEMENT_ANSWER,
         body=body,
-        vendor_id=relationship.id,
         thid=record.message_id,
+        identity=identity,
         max_age=max_age,
         now=now,
     )
@@ -449,16 +416,19 @@ def _details(record: AgreementRecord, *, by: str) -> dict[str, Any]:
     }
 
 
-def _insert(
+def _keep(
     connection: Connection,
     sealer: Sealer,
-    *,
-    vendor_id: int,
+    relationship: Relationship,
     state: str,
     document: Proffer,
     message_id: str,
     now: float,
+    *,
+    by: str,
 ) -> AgreementRecord:
+    """Keep a proffer (the person's, or the vendor's alternative) and audit it."""
+    vendor_id = relationship.id
     record_id = connection.execute(
         text(
             "INSERT INTO agreements (vendor_id, terms_sha256, proffered_by, state,"
@@ -475,7 +445,11 @@ def _insert(
             "now": now,
         },
     ).scalar_one()
-    return _get(connection, sealer, record_id)
+    record = _get(connection, sealer, record_id)
+    audit.append(
+        connection, sealer, kind=f"agreement.{state}", details=_details(record, by=by), now=now
+    )
+    return record
 
 
 def _find(

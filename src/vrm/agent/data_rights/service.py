@@ -17,8 +17,8 @@ from sqlalchemy import Connection, text
 
 from vrm.agent.audit import service as audit
 from vrm.agent.errors import Conflict
-from vrm.agent.outbox.store import DEFAULT_MAX_AGE, enqueue
-from vrm.agent.relationships.service import UNKNOWN, Relationship, identity_of
+from vrm.agent.outbox.store import DEFAULT_MAX_AGE
+from vrm.agent.relationships.service import UNKNOWN, Relationship, send_to_vendor
 from vrm.protocol import (
     DATA_REQUEST,
     DataErased,
@@ -92,15 +92,12 @@ def request_data(
         raise Conflict(
             f"vendor {relationship.id} never accepted the relationship: it holds nothing of yours"
         )
-    message_id = enqueue(
+    message_id = send_to_vendor(
         connection,
         sealer,
-        sender=identity_of(connection, sealer, relationship),
-        to=relationship.vendor.did,
-        inbox=relationship.vendor.inbox,
+        relationship,
         type=DATA_REQUEST,
         body=DataRequest(kind=kind, reason=reason),  # type: ignore[arg-type]
-        vendor_id=relationship.id,
         max_age=max_age,
         now=now,
     )

@@ -19,6 +19,7 @@ from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
 
+from pydantic import BaseModel
 from sqlalchemy import Connection, TextClause, text
 
 from vrm.agent.audit import service as audit
@@ -321,15 +322,12 @@ def set_person_state(
         text("UPDATE vendors SET person_state = :state, updated_at = :now WHERE id = :id"),
         {"state": state.value, "now": now, "id": relationship.id},
     )
-    message_id = enqueue(
+    message_id = send_to_vendor(
         connection,
         sealer,
-        sender=identity_of(connection, sealer, relationship),
-        to=relationship.vendor.did,
-        inbox=relationship.vendor.inbox,
+        relationship,
         type=RELATIONSHIP_STATE,
         body=RelationshipState(state=state, reason=reason),
-        vendor_id=relationship.id,
         max_age=max_age,
         now=now,
     )
@@ -341,6 +339,34 @@ def set_person_state(
         now=now,
     )
     return get_relationship(connection, sealer, relationship.id), message_id
+
+
+def send_to_vendor(
+    connection: Connection,
+    sealer: Sealer,
+    relationship: Relationship,
+    *,
+    type: str,
+    body: BaseModel,
+    thid: str | None = None,
+    identity: Identity | None = None,
+    max_age: float = DEFAULT_MAX_AGE,
+    now: float,
+) -> str:
+    """Queue a message from the person's pairwise DID to the vendor; return its id."""
+    return enqueue(
+        connection,
+        sealer,
+        sender=identity or identity_of(connection, sealer, relationship),
+        to=relationship.vendor.did,
+        inbox=relationship.vendor.inbox,
+        type=type,
+        body=body,
+        vendor_id=relationship.id,
+        thid=thid,
+        max_age=max_age,
+        now=now,
+    )
 
 
 def set_vendor_state(
