@@ -1,9 +1,10 @@
 """A profile change fanned out to 100 and 1,000 vendors, against raw POSTs to the same inboxes.
 
 The vendors are small fleet inboxes (vrm.demo.fleet), 250 to a process, each one
-verifying every message in full (replay store in memory) and leaving relationship
-requests unanswered. For each size the agent in this process has one accepted
-relationship per vendor with address.home granted, and a round is:
+verifying every message in full (replay store in memory), accepting relationship
+requests and the terms they proffer without answering them. For each size the agent
+in this process has one accepted relationship per vendor, with its agreement and
+address.home granted, and a round is:
 
   vrm       PersonalAgent.set_field("address.home", ...): the new version, one signed,
             sealed profile.update per vendor and their audit entries written in one
@@ -12,9 +13,10 @@ relationship per vendor with address.home granted, and a round is:
             as ``vrm up`` builds them. Timed from the call until the last delivery
             is recorded as acknowledged (202); split into enqueue (sign + seal +
             write + commit) and delivery (read due, POST, record the outcomes).
-  raw       the same number of profile.update messages, signed beforehand by fresh
-            identities, POSTed to the same inboxes by a bare aiohttp session with the
-            same number in flight: no outbox, no database, no signing in the timing.
+  raw       the same number of profile.update messages, signed beforehand by a raw
+            client each vendor accepted as a customer too (raw_client.py), POSTed to
+            the same inboxes by a bare aiohttp session with the same number in flight:
+            no outbox, no database, no signing in the timing.
 
 Round 0 warms everything up and is not counted; then the best of the rounds, the
 contenders interleaved so the machine's other load hits each alike (a round in
@@ -42,29 +44,22 @@ import aiohttp
 
 from fanout_agent import (
     PATH,
-    PURPOSE,
     Side,
     Timing,
     Vendor,
-    address,
     deliver_all,
     fan_out,
     open_side,
     spread,
 )
+from raw_client import open_client, presigned, raw
 from vrm.agent.outbox.worker import DEFAULT_CONCURRENCY
 from vrm.agent.relationships.service import Relationship
-from vrm.protocol import (
-    PROFILE_UPDATE,
-    FieldValue,
-    Grant,
-    Identity,
-    ProfileUpdate,
-    compose,
-)
 from vrm.transport.serving import run_service
 
 PER_FLEET = 250
+NOWHERE = "http://127.0.0.1:9/inbox"
+"""The raw client's reply_to: the fleet sends no answers."""
 
 
 @contextmanager
@@ -85,10 +80,10 @@ def fleets(count: int) -> Iterator[list[list[Vendor]]]:
                     "0",
                     "--base",
                     f"bench fleet {number}",
-                    # Requests stay unanswered: the benchmark records the acceptance
-                    # itself, so no answers cross the measurement.
+                    # Requests and terms are accepted but not answered: the benchmark
+                    # records the acceptance itself, so no answers cross the measurement.
                     "--policy",
-                    "manual",
+                    "silent",
                 ],
                 stdout=subprocess.PIPE,
                 stdin=subprocess.DEVNULL,
@@ -112,47 +107,6 @@ def fleets(count: int) -> Iterator[list[list[Vendor]]]:
             process.terminate()
         for process in processes:
             process.wait(10)
-
-
-def presigned(vendors: list[Vendor], n: int) -> list[tuple[str, bytes]]:
-    """One profile.update per vendor from a fresh identity, ready to POST."""
-    body = ProfileUpdate(
-        grant=Grant(purpose=PURPOSE),
-        fields=[
-            FieldValue(path=PATH, version=n + 1, value=address(n), changed_time=int(time.time()))
-        ],
-    )
-    return [
-        (
-            vendor.inbox,
-            compose(Identity.generate(), type=PROFILE_UPDATE, to=vendor.did, body=body)[1].encode(),
-        )
-        for vendor in vendors
-    ]
-
-
-async def raw(
-    session: aiohttp.ClientSession, messages: list[tuple[str, bytes]], concurrency: int
-) -> float | None:
-    """POST every message, ``concurrency`` at a time; seconds until the last 202.
-
-    None when one was not accepted (a reused connection the vendor had just closed).
-    """
-    gate = asyncio.Semaphore(concurrency)
-    headers = {"content-type": "application/vrm+jws"}
-
-    async def one(url: str, token: bytes) -> int:
-        try:
-            async with gate, session.post(url, data=token, headers=headers) as reply:
-                await reply.read()
-                return reply.status
-        except aiohttp.ClientError:
-            return 0
-
-    started = time.perf_counter()
-    statuses = await asyncio.gather(*(one(url, token) for url, token in messages))
-    elapsed = time.perf_counter() - started
-    return elapsed if all(status == 202 for status in statuses) else None
 
 
 async def check_held(side: Side) -> int:
@@ -181,12 +135,16 @@ async def run(sizes: list[int], concurrency: int, rounds: int) -> None:
         try:
             for side in sides.values():
                 await deliver_all(side)  # the relationship requests
+            clients = {
+                size: await open_client(session, side.vendors, concurrency, lambda _v: NOWHERE)
+                for size, side in sides.items()
+            }
             ours: dict[int, list[Timing]] = {size: [] for size in sizes}
             theirs: dict[int, list[float]] = {size: [] for size in sizes}
             # Round 0 warms up (first values, connections, caches) and is not counted.
             for round_number in range(rounds + 1):
                 for size, side in sides.items():
-                    messages = presigned(side.vendors, round_number)
+                    messages = presigned(clients[size], round_number)
                     timing = await fan_out(side, round_number)
                     elapsed = await raw(session, messages, concurrency)
                     if not round_number:

@@ -51,7 +51,6 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -59,43 +58,21 @@ import aiohttp
 
 from fanout_agent import (
     PATH,
-    PURPOSE,
     Timing,
     Vendor,
-    address,
     deliver_all,
     fan_out,
     open_side,
     spread,
 )
+from raw_client import open_client, presigned, raw
 from vrm.agent.outbox.worker import DEFAULT_CONCURRENCY
-from vrm.protocol import (
-    PROFILE_UPDATE,
-    RELATIONSHIP_REQUEST,
-    FieldValue,
-    Grant,
-    Identity,
-    ProfileUpdate,
-    RelationshipRequest,
-    compose,
-)
-from vrm.terms import Terms, library, proffer
 from vrm.transport.serving import run_service
 
 HERE = Path(__file__).parent
 PER_HOST = 250
 POLL = 60.0
 """Each vendor's idle job poll in the hosts (the endpoint's own is 1 s; see --poll)."""
-HEADERS = {"content-type": "application/vrm+jws"}
-
-
-@dataclass
-class Client:
-    """The raw client: an accepted customer of each of ``vendors``, one identity each."""
-
-    vendors: list[Vendor]
-    identities: list[Identity]
-    last_address: dict[str, Any] = field(default_factory=dict)
 
 
 def get_json(url: str) -> Any:
@@ -151,87 +128,6 @@ def answers_url(vendor: Vendor) -> str:
     return f"{vendor.base}/answers"
 
 
-async def post_all(
-    session: aiohttp.ClientSession, messages: list[tuple[str, bytes]], concurrency: int
-) -> tuple[float, list[int]]:
-    """POST every message, ``concurrency`` at a time; seconds until the last answer, statuses."""
-    gate = asyncio.Semaphore(concurrency)
-
-    async def one(url: str, token: bytes) -> int:
-        try:
-            async with gate, session.post(url, data=token, headers=HEADERS) as reply:
-                await reply.read()
-                return reply.status
-        except aiohttp.ClientError:
-            return 0
-
-    started = time.perf_counter()
-    statuses = await asyncio.gather(*(one(url, token) for url, token in messages))
-    return time.perf_counter() - started, list(statuses)
-
-
-async def open_client(
-    session: aiohttp.ClientSession, vendors: list[Vendor], concurrency: int
-) -> Client:
-    """A raw client that every vendor has accepted as a customer (its requests POSTed raw)."""
-    identities = [Identity.generate() for _ in vendors]
-    requests = [
-        (
-            vendor.inbox,
-            compose(
-                identity,
-                type=RELATIONSHIP_REQUEST,
-                to=vendor.did,
-                body=RelationshipRequest(
-                    reply_to=answers_url(vendor),
-                    proffer=proffer(
-                        TERMS,
-                        identity,
-                        person=identity.did,
-                        vendor=vendor.did,
-                        proffered_by="person",
-                        now=int(time.time()),
-                    ),
-                ),
-            )[1].encode(),
-        )
-        for vendor, identity in zip(vendors, identities, strict=True)
-    ]
-    _, statuses = await post_all(session, requests, concurrency)
-    if any(status != 202 for status in statuses):
-        raise RuntimeError(f"relationship requests answered {sorted(set(statuses))}")
-    return Client(vendors, identities)
-
-
-TERMS = Terms(agreement=library().agreement("SD-BASE"), additional=())
-"""What the raw client proffers (every endpoint accepts it by default)."""
-
-
-def presigned(client: Client, n: int) -> list[tuple[str, bytes]]:
-    """One profile.update per vendor from the client's identity with it, ready to POST."""
-    client.last_address = address(n)
-    body = ProfileUpdate(
-        grant=Grant(purpose=PURPOSE),
-        fields=[
-            FieldValue(
-                path=PATH, version=n + 1, value=client.last_address, changed_time=int(time.time())
-            )
-        ],
-    )
-    return [
-        (vendor.inbox, compose(identity, type=PROFILE_UPDATE, to=vendor.did, body=body)[1].encode())
-        for vendor, identity in zip(client.vendors, client.identities, strict=True)
-    ]
-
-
-async def raw(
-    session: aiohttp.ClientSession, messages: list[tuple[str, bytes]], concurrency: int
-) -> float | None:
-    """Seconds until the last 202; None when one was not accepted (a closed keep-alive)."""
-    elapsed, statuses = await post_all(session, messages, concurrency)
-    return elapsed if all(status == 202 for status in statuses) else None
-
-
 def summaries(listed: list[list[Vendor]]) -> dict[tuple[str, int], dict[str, Any]]:
     """What every vendor holds, read from its records, by (host, index)."""
     return {
@@ -281,7 +177,7 @@ async def run(sizes: list[int], concurrency: int, rounds: int, per_host: int, po
             for side in sides.values():
                 await deliver_all(side)  # the relationship requests: each vendor accepts
             clients = {
-                size: await open_client(session, side.vendors, concurrency)
+                size: await open_client(session, side.vendors, concurrency, answers_url)
                 for size, side in sides.items()
             }
             await settle(listed)  # every answer delivered: nothing left to retry

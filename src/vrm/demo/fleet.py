@@ -60,6 +60,9 @@ from vrm.transport.asgi import InboxEndpoint
 from vrm.transport.serving import LocalServer, run_service
 
 ACCEPT, REFUSE, MANUAL = "accept", "refuse", "manual"
+SILENT = "silent"
+"""Accept requests and the terms they proffer, but send no answers (benchmarks record
+the acceptance on the agent's side themselves, so no answers cross the measurement)."""
 REJECT = "reject"
 ALTERNATIVE_PREFIX = "alternative="
 
@@ -153,7 +156,7 @@ class Fleet:
         if message.type == RELATIONSHIP_REQUEST and isinstance(body, RelationshipRequest):
             customer.reply_to = body.reply_to
             if self.policy != MANUAL:
-                state = PartyState.ACCEPTED if self.policy == ACCEPT else PartyState.REFUSED
+                state = PartyState.REFUSED if self.policy == REFUSE else PartyState.ACCEPTED
                 customer.state = state.value
                 answers: list[tuple[str, Any]] = [
                     (RELATIONSHIP_STATE, RelationshipState(state=state))
@@ -162,7 +165,8 @@ class Fleet:
                     answers.append(
                         (AGREEMENT_ANSWER, self._terms_answer(vendor, customer, body.proffer))
                     )
-                self._later(self._answer(vendor, message, body.reply_to, answers))
+                if self.policy != SILENT:
+                    self._later(self._answer(vendor, message, body.reply_to, answers))
         elif isinstance(body, AgreementProffer):
             answer = self._terms_answer(vendor, customer, body.proffer)
             self._later(
@@ -357,7 +361,7 @@ def main() -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--base", default="vrm fleet", help="seed text of the vendors' keys")
-    parser.add_argument("--policy", choices=(ACCEPT, REFUSE, MANUAL), default=ACCEPT)
+    parser.add_argument("--policy", choices=(ACCEPT, REFUSE, MANUAL, SILENT), default=ACCEPT)
     parser.add_argument(
         "--terms",
         default=ACCEPT,

@@ -14,7 +14,6 @@ from __future__ import annotations
 import hashlib
 from typing import Annotated, Any, Literal
 
-import rfc8785
 from nacl.exceptions import BadSignatureError
 from nacl.signing import VerifyKey
 from pydantic import BaseModel, ConfigDict, Field, Strict, ValidationError, model_validator
@@ -25,6 +24,7 @@ from vrm.protocol.envelope import Did
 from vrm.protocol.errors import ProtocolError
 from vrm.protocol.jws import decode_header, sign_compact
 from vrm.protocol.keys import Identity
+from vrm.terms.canonical import canonical_json
 from vrm.terms.library import Term
 from vrm.terms.obligations import Obligations
 
@@ -61,7 +61,7 @@ class Terms(BaseModel):
 
     def canonical(self) -> bytes:
         """The RFC 8785 canonical JSON of the terms (null members left out)."""
-        return rfc8785.dumps(self.model_dump(mode="json", exclude_none=True))
+        return canonical_json(self.model_dump(mode="json", exclude_none=True))
 
     def sha256(self) -> str:
         """The hash agreements are signed over."""
@@ -107,11 +107,11 @@ class Statement(BaseModel):
 
     def proffer_payload(self) -> bytes:
         """What the proffering party signs."""
-        return rfc8785.dumps(self.model_dump(mode="json"))
+        return canonical_json(self.model_dump(mode="json"))
 
     def acceptance_payload(self, accepted_time: int) -> bytes:
         """What the accepting party signs: the statement and the time it accepted."""
-        return rfc8785.dumps({**self.model_dump(mode="json"), "accepted_time": accepted_time})
+        return canonical_json({**self.model_dump(mode="json"), "accepted_time": accepted_time})
 
 
 class Proffer(BaseModel):

@@ -24,7 +24,7 @@ import uuid
 from dataclasses import replace
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, insert, select, update
+from sqlalchemy import ColumnElement, Connection, Exists, exists, insert, select, update
 
 from vrm.protocol import AGREEMENT_ANSWER, AgreementAnswer, ProtocolError, RefusalCode
 from vrm.terms import (
@@ -202,25 +202,23 @@ def take_person_answer(
     _activate(connection, row, agreement, now=now)
 
 
-_IN_FORCE = (
-    select(agreements.c.id)
-    .where(agreements.c.customer == bindparam("customer"), agreements.c.state == ACTIVE)
-    .limit(1)
-)
+def in_force(customer: ColumnElement[str]) -> Exists:
+    """Whether an agreement is in force with ``customer``, as a column of a customer query.
+
+    Asked with the customer's row, in the same statement, on every update.
+    """
+    return exists().where(agreements.c.customer == customer, agreements.c.state == ACTIVE)
 
 
-def has_agreement(connection: Connection, customer: str) -> bool:
-    """Whether an agreement is in force with the customer (checked on every update)."""
-    return connection.execute(_IN_FORCE, {"customer": customer}).first() is not None
-
-
-def require_agreement(connection: Connection, customer: str) -> None:
+def require_agreement(customer: Any) -> None:
     """Refuse personal data from a customer with no agreement in force.
+
+    ``customer`` is the customer's row, with its ``agreed`` column (:func:`in_force`).
 
     Raises:
         ProtocolError: ``no_agreement``.
     """
-    if not has_agreement(connection, customer):
+    if not customer.agreed:
         raise ProtocolError(
             RefusalCode.NO_AGREEMENT,
             "no agreement is in force with the sender: personal data comes only under "

@@ -54,7 +54,9 @@ __all__ = [  # UnknownCustomer and NotPending were defined here first
 ]
 
 # Built once, like the statements of vrm.vendor.fields (docs/performance.md, vendor fan-out).
-_CUSTOMER = select(customers).where(customers.c.did == bindparam("did"))
+_CUSTOMER = select(customers, agreements.in_force(customers.c.did).label("agreed")).where(
+    customers.c.did == bindparam("did")
+)
 
 
 _RECORDED = (
@@ -134,7 +136,7 @@ class Records:
             if isinstance(body, RelationshipState):
                 return self._person_state(connection, customer, message, body)
             if isinstance(body, ProfileUpdate):
-                agreements.require_agreement(connection, message.sender)
+                agreements.require_agreement(customer)
                 return self._update(connection, message, body)
             if isinstance(body, ProfileRevoke):
                 return self._revoke(connection, message, body)
