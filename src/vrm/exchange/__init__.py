@@ -1,0 +1,1 @@
+"""The intent exchange: people's pseudonymous intents matched to vendors' subscriptions."""

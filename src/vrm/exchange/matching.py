@@ -1,0 +1,75 @@
+"""Matching intents against vendors' subscriptions, in memory.
+
+Subscriptions are indexed by their category prefix, so an intent in
+``vehicles/cars/electric`` looks at the subscriptions to ``vehicles``,
+``vehicles/cars`` and ``vehicles/cars/electric`` only, then checks region and
+price band. The index is rebuilt from the store when subscriptions change (they
+change rarely; intents arrive all the time).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class SubscriptionRule:
+    """One subscription of one vendor."""
+
+    vendor: str
+    category: str
+    regions: frozenset[str] = frozenset()
+    """ISO 3166 codes; empty: everywhere."""
+    min_price: float | None = None
+    max_price: float | None = None
+    currency: str | None = None
+
+    def covers(self, wanted: WantedSummary) -> bool:
+        """True when ``wanted`` is in this subscription's regions and price band."""
+        if self.regions and not (
+            wanted.country in self.regions or (wanted.region and wanted.region in self.regions)
+        ):
+            return False
+        if self.currency is None:
+            return True
+        if self.currency != wanted.currency:
+            return False
+        # The bands overlap: the person would pay something the vendor asks.
+        if self.min_price is not None and wanted.max_price < self.min_price:
+            return False
+        return not (self.max_price is not None and wanted.min_price > self.max_price)
+
+
+@dataclass(frozen=True, slots=True)
+class WantedSummary:
+    """What matching needs to know of an intent."""
+
+    category: str
+    country: str
+    region: str | None
+    min_price: float
+    max_price: float
+    currency: str
+
+
+class SubscriptionIndex:
+    """Every subscription, by category prefix."""
+
+    def __init__(self, rules: Iterable[SubscriptionRule] = ()) -> None:
+        self._by_category: dict[str, list[SubscriptionRule]] = defaultdict(list)
+        self.size = 0
+        for rule in rules:
+            self._by_category[rule.category].append(rule)
+            self.size += 1
+
+    def match(self, wanted: WantedSummary) -> list[str]:
+        """The vendors with a subscription covering ``wanted``, each once, in a stable order."""
+        found: dict[str, None] = {}
+        segments = wanted.category.split("/")
+        for depth in range(1, len(segments) + 1):
+            for rule in self._by_category.get("/".join(segments[:depth]), ()):
+                if rule.vendor not in found and rule.covers(wanted):
+                    found[rule.vendor] = None
+        return list(found)

@@ -1,0 +1,76 @@
+"""The exchange's tables (SQLAlchemy Core: the same on SQLite and PostgreSQL).
+
+Nothing here links two intents of one person: each intent comes from a DID made
+for it alone, and the exchange keeps no addresses, accounts or cookies of people.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Boolean, Column, Float, Integer, MetaData, String, Table, Text
+
+metadata = MetaData()
+
+vendors = Table(
+    "vendors",
+    metadata,
+    Column("did", String(512), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("inbox", String(2048)),  # NULL: the vendor pulls
+    Column("updated_at", Float, nullable=False),
+)
+
+subscriptions = Table(
+    "subscriptions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("vendor", String(512), nullable=False, index=True),
+    Column("category", String(200), nullable=False),
+    Column("regions", Text, nullable=False),  # JSON list; [] = everywhere
+    Column("min_price", Float),
+    Column("max_price", Float),
+    Column("currency", String(3)),
+)
+
+intents = Table(
+    "intents",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("pseudonym", String(512), nullable=False, unique=True),
+    Column("message_id", String(128), nullable=False),
+    Column("category", String(200), nullable=False, index=True),
+    Column("country", String(2), nullable=False),
+    Column("region", String(6)),
+    Column("min_price", Float, nullable=False),
+    Column("max_price", Float, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("pool", Boolean, nullable=False),
+    Column("token", Text, nullable=False),  # the person's signed intent, as it came
+    Column("state", String(16), nullable=False),  # live | withdrawn | expired
+    Column("created_at", Float, nullable=False),
+    Column("expires_at", Float, nullable=False, index=True),
+)
+
+deliveries = Table(
+    "deliveries",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("intent", Integer, nullable=False, index=True),
+    Column("vendor", String(512), nullable=False),
+    # pending (to push) | delivered | failed | pull (kept for the vendor to fetch)
+    Column("state", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_at", Float, nullable=False),
+    Column("give_up_at", Float, nullable=False),
+    Column("delivered_at", Float),
+    Column("last_error", Text),
+)
+
+mailbox = Table(
+    "mailbox",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("recipient", String(512), nullable=False, index=True),
+    Column("message", Text, nullable=False),  # a JWE the exchange cannot read
+    Column("created_at", Float, nullable=False),
+    Column("expires_at", Float, nullable=False),
+)
