@@ -145,3 +145,62 @@ def vendor(
             await server.stopped
 
     run_service(serve())
+
+
+@app.command("exchange")
+def exchange(
+    home: Annotated[
+        Path | None,
+        typer.Option(help="Folder for the key and store (default: user data folder)."),
+    ] = None,
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[
+        int, typer.Option(min=0, max=65535, help="Port to listen on; 0 picks a free one.")
+    ] = 8490,
+    public_url: Annotated[
+        str | None,
+        typer.Option(callback=_check_public_url, help="The URL people and vendors reach it at."),
+    ] = None,
+    database: Annotated[
+        str | None, typer.Option(help="A postgresql:// URL (default: SQLite in the home).")
+    ] = None,
+    name: Annotated[str, typer.Option(help="The exchange's name.")] = "vrm intent exchange",
+    allow_loopback: Annotated[
+        bool, typer.Option(help="Let pushes reach vendors' inboxes on this machine.")
+    ] = False,
+    allow_private: Annotated[
+        bool, typer.Option(help="Let pushes reach vendors on private networks.")
+    ] = False,
+) -> None:
+    """Run an intent exchange: pseudonymous intents matched to vendors, offers relayed unread.
+
+    Prints 'listening on URL' and its DID when ready.
+    """
+    import platformdirs
+
+    from vrm.exchange.api import create_exchange_app
+    from vrm.exchange.service import Exchange, ExchangeSettings
+    from vrm.transport.serving import LocalServer, run_service
+
+    folder = home or Path(platformdirs.user_data_dir("vrm")) / "exchange"
+    settings = ExchangeSettings(
+        name=name,
+        public_url=public_url,
+        database=database,
+        allow_loopback=allow_loopback,
+        allow_private=allow_private,
+    )
+    opened = Exchange.open(
+        settings, home=folder, public_url=public_url or f"http://{host}:{port or 0}"
+    )
+    built = create_exchange_app(opened, public_url=public_url)
+
+    async def serve() -> None:
+        async with LocalServer(built, host=host, port=port) as server:
+            if public_url is None:
+                opened.worker.mailbox_url = f"{server.url}/mailbox"
+            print(f"listening on {server.url}", flush=True)
+            print(f"exchange DID: {opened.identity.did}", flush=True)
+            await server.stopped
+
+    run_service(serve())

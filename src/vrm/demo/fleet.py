@@ -52,6 +52,7 @@ from vrm.protocol import (
     compose,
     relationship_types,
 )
+from vrm.protocol.v1.intents import IntentMatch, intent_types
 from vrm.terms import AgreementInvalid, Proffer, Terms, accept, countersigned, library, proffer
 from vrm.transport import AiohttpTransport, DeliveryError, Inbox, Sender, mount_party
 from vrm.transport.address_policy import AddressPolicy
@@ -104,6 +105,8 @@ class FleetVendor:
     index: int
     identity: Identity
     customers: dict[str, Customer] = field(default_factory=dict)
+    matches: list[dict[str, Any]] = field(default_factory=list)
+    """Intents an exchange matched to this vendor, as it sent them."""
 
 
 def vendor_identity(base: bytes, index: int) -> Identity:
@@ -131,6 +134,7 @@ class Fleet:
         self.sender = Sender(AiohttpTransport(policy=address_policy))
         self.seen_ids = MemorySeenIds()
         self.types = relationship_types()
+        self.types.update(intent_types())
         self.inboxes = [self._inbox(vendor) for vendor in self.vendors]
         self._replies: set[asyncio.Task[None]] = set()
 
@@ -147,6 +151,9 @@ class Fleet:
     def apply(self, vendor: FleetVendor, message: Message) -> None:
         """Apply one verified message to the vendor's records (idempotent by version)."""
         body = message.body
+        if isinstance(body, IntentMatch):
+            vendor.matches.append({"exchange": message.sender, **body.model_dump()})
+            return
         if isinstance(body, RelationshipState) and body.state not in PERSON_STATES:
             raise ProtocolError(
                 RefusalCode.INVALID_BODY, "a person's state is wants, paused or ended"
@@ -342,6 +349,13 @@ def create_fleet_app(fleet: Fleet) -> FastAPI:
                 }
             )
         return rows
+
+    @app.get("/v/{index}/matches")
+    async def matches(index: int) -> list[dict[str, Any]]:
+        """The intents exchanges matched to vendor ``index``, oldest first."""
+        if not 0 <= index < len(fleet.vendors):
+            raise HTTPException(404, f"no vendor {index}")
+        return fleet.vendors[index].matches
 
     @app.get("/v/{index}/customers")
     async def customers(index: int) -> dict[str, Any]:

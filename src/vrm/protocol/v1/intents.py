@@ -35,6 +35,8 @@ INTENT_MATCH = "vrm/1/intent.match"
 OFFER = "vrm/1/offer"
 OFFER_DECLINE = "vrm/1/offer.decline"
 EXCHANGE_SUBSCRIBE = "vrm/1/exchange.subscribe"
+MAILBOX_FETCH = "vrm/1/mailbox.fetch"
+INTENTS_FETCH = "vrm/1/intents.fetch"
 
 CategoryPath = Annotated[
     str, Field(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*(/[a-z0-9]+(-[a-z0-9]+)*){0,3}$", max_length=200)
@@ -227,6 +229,16 @@ class OfferDecline(Body):
     reason: ShortText | None = None
 
 
+class Fetch(Body):
+    """A signed request for what came after the cursor ``after``.
+
+    ``mailbox.fetch`` (from a pseudonym: its offers) and ``intents.fetch`` (from a
+    vendor: the intents matched to it); the answer is JSON, not a message.
+    """
+
+    after: Annotated[int, Field(ge=0)] = 0
+
+
 INTENT_TYPES: dict[str, type[Body]] = {
     INTENT: Intent,
     INTENT_WITHDRAW: IntentWithdraw,
@@ -234,6 +246,8 @@ INTENT_TYPES: dict[str, type[Body]] = {
     OFFER: OfferBody,
     OFFER_DECLINE: OfferDecline,
     EXCHANGE_SUBSCRIBE: ExchangeSubscribe,
+    MAILBOX_FETCH: Fetch,
+    INTENTS_FETCH: Fetch,
 }
 """Every intentcasting type, by name."""
 

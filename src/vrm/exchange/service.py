@@ -1,0 +1,119 @@
+"""The exchange as one object: identity, store, market, inbox and push worker.
+
+``vrm serve exchange`` opens it and serves :func:`vrm.exchange.api.create_exchange_app`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import anyio.to_thread
+from sqlalchemy import Engine
+
+from vrm.exchange.market import Market
+from vrm.exchange.worker import MatchWorker
+from vrm.keyfile import load_or_create_identity
+from vrm.protocol import Identity, Message, ProtocolError, RefusalCode, Verifier
+from vrm.protocol.v1.intents import (
+    EXCHANGE_SUBSCRIBE,
+    INTENT,
+    INTENT_WITHDRAW,
+    intent_types,
+)
+from vrm.storage import database_engine, migrate_to_newest
+from vrm.transport.address_policy import AddressPolicy
+from vrm.transport.client import AiohttpTransport
+from vrm.transport.delivery import Sender
+from vrm.transport.inbox import Inbox
+from vrm.transport.seen_ids import PersistentSeenIds, open_seen_ids
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+DATABASE_FILE = "exchange.db"
+SEEN_IDS_FILE = "seen-ids.db"
+
+
+@dataclass(frozen=True)
+class ExchangeSettings:
+    """Where the exchange keeps things and whom it may call."""
+
+    name: str = "vrm intent exchange"
+    public_url: str | None = None
+    database: str | None = None
+    allow_loopback: bool = False
+    allow_private: bool = False
+
+
+@dataclass
+class Exchange:
+    """An intent exchange: its identity, market, inbox, verifier and push worker."""
+
+    settings: ExchangeSettings
+    identity: Identity
+    engine: Engine
+    market: Market
+    seen_ids: PersistentSeenIds
+    verifier: Verifier
+    inbox: Inbox
+    worker: MatchWorker
+
+    @classmethod
+    def open(cls, settings: ExchangeSettings, *, home: Path, public_url: str) -> Exchange:
+        """Open (creating on first use) the exchange whose key and store live in ``home``."""
+        home.mkdir(parents=True, exist_ok=True)
+        identity = load_or_create_identity(home)
+        engine = database_engine(settings.database or home / DATABASE_FILE)
+        migrate_to_newest(engine, MIGRATIONS)
+        seen_ids = open_seen_ids(
+            settings.database
+            if settings.database and settings.database.startswith("postgresql")
+            else str(home / SEEN_IDS_FILE)
+        )
+        verifier = Verifier(receiver=identity.did, types=intent_types(), seen_ids=seen_ids)
+        market = Market(engine)
+        policy = AddressPolicy(
+            allow_loopback=settings.allow_loopback, allow_private=settings.allow_private
+        )
+        worker = MatchWorker(
+            engine,
+            identity,
+            Sender(AiohttpTransport(policy=policy)),
+            mailbox_url=public_url.rstrip("/") + "/mailbox",
+        )
+        exchange = cls(
+            settings=settings,
+            identity=identity,
+            engine=engine,
+            market=market,
+            seen_ids=seen_ids,
+            verifier=verifier,
+            inbox=Inbox(identity=identity, verifier=verifier, handler=_unset),
+            worker=worker,
+        )
+        exchange.inbox.handler = exchange.handle
+        return exchange
+
+    async def handle(self, message: Message) -> None:
+        """Apply a verified message from a person or a vendor (off the event loop)."""
+        if message.type == INTENT:
+            published = await anyio.to_thread.run_sync(self.market.publish, message)
+            if published.vendors:
+                self.worker.wake()
+        elif message.type == INTENT_WITHDRAW:
+            await anyio.to_thread.run_sync(self.market.withdraw, message)
+        elif message.type == EXCHANGE_SUBSCRIBE:
+            await anyio.to_thread.run_sync(self.market.subscribe, message)
+        else:
+            raise ProtocolError(
+                RefusalCode.UNKNOWN_TYPE, f"the exchange's inbox does not take {message.type}"
+            )
+
+    async def aclose(self) -> None:
+        """Close connections and stores."""
+        await self.worker.sender.transport.aclose()
+        self.seen_ids.close()
+        self.engine.dispose()
+
+
+async def _unset(_message: Message) -> None:  # replaced in Exchange.open
+    raise RuntimeError("the exchange's handler is not set")

@@ -1,0 +1,150 @@
+"""Pushes matched intents to the vendors that subscribed with an inbox.
+
+Each delivery becomes an ``intent.match`` signed by the exchange, carrying the
+person's signed intent and where offers go; it is retried with backoff until the
+vendor takes it or the delivery's maximum age passes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import anyio
+import anyio.to_thread
+from sqlalchemy import Engine, select, update
+
+from vrm.exchange.market import DELIVERED, FAILED, PENDING
+from vrm.exchange.schema import deliveries, intents, vendors
+from vrm.protocol import Identity, compose
+from vrm.protocol.v1.intents import INTENT_MATCH, IntentMatch
+from vrm.transport.backoff import Backoff
+from vrm.transport.delivery import DeliveryError, Sender
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class _Due:
+    id: int
+    vendor: str
+    inbox: str
+    token: str
+    attempts: int
+    give_up_at: float
+
+
+class MatchWorker:
+    """Runs due pushes concurrently until cancelled.
+
+    Args:
+        engine: the exchange's database.
+        identity: the exchange's identity (it signs each ``intent.match``).
+        sender: posts to vendors' inboxes.
+        mailbox_url: where vendors post offers.
+    """
+
+    def __init__(
+        self,
+        engine: Engine,
+        identity: Identity,
+        sender: Sender,
+        *,
+        mailbox_url: str,
+        backoff: Backoff | None = None,
+        concurrency: int = 256,
+        batch: int = 2000,
+        poll_interval: float = 30.0,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.engine = engine
+        self.identity = identity
+        self.sender = sender
+        self.mailbox_url = mailbox_url
+        self.backoff = backoff or Backoff()
+        self.batch = batch
+        self.poll_interval = poll_interval
+        self.clock = clock
+        self._gate = asyncio.Semaphore(concurrency)
+        self._wake = asyncio.Event()
+
+    def wake(self) -> None:
+        """Look for pushes now."""
+        self._wake.set()
+
+    async def run_once(self) -> int:
+        """Push everything due now; return how many were tried."""
+        due = await anyio.to_thread.run_sync(self._due)
+        if not due:
+            return 0
+        outcomes = await asyncio.gather(*(self._push(item) for item in due))
+        await anyio.to_thread.run_sync(self._record, list(zip(due, outcomes, strict=True)))
+        return len(due)
+
+    async def run(self) -> None:
+        """Push until cancelled."""
+        while True:
+            try:
+                tried = await self.run_once()
+            except Exception:
+                log.exception("a round of pushes failed; trying again shortly")
+                tried = 0
+            if tried:
+                continue
+            self._wake.clear()
+            with anyio.move_on_after(self.poll_interval):
+                await self._wake.wait()
+
+    async def _push(self, item: _Due) -> DeliveryError | None:
+        _, token = compose(
+            self.identity,
+            type=INTENT_MATCH,
+            to=item.vendor,
+            body=IntentMatch(intent=item.token, mailbox=self.mailbox_url),
+        )
+        async with self._gate:
+            try:
+                await self.sender.deliver(item.inbox, token)
+            except DeliveryError as exc:
+                return exc
+        return None
+
+    def _due(self) -> list[_Due]:
+        with self.engine.begin() as connection:
+            rows = connection.execute(
+                select(
+                    deliveries.c.id,
+                    deliveries.c.vendor,
+                    vendors.c.inbox,
+                    intents.c.token,
+                    deliveries.c.attempts,
+                    deliveries.c.give_up_at,
+                )
+                .join(vendors, vendors.c.did == deliveries.c.vendor)
+                .join(intents, intents.c.id == deliveries.c.intent)
+                .where(deliveries.c.state == PENDING, deliveries.c.next_attempt_at <= self.clock())
+                .order_by(deliveries.c.id)
+                .limit(self.batch)
+            ).all()
+        return [_Due(*row) for row in rows if row.inbox]
+
+    def _record(self, outcomes: list[tuple[_Due, DeliveryError | None]]) -> None:
+        now = self.clock()
+        with self.engine.begin() as connection:
+            for item, error in outcomes:
+                values: dict[str, object]
+                if error is None:
+                    values = {"state": DELIVERED, "delivered_at": now}
+                elif not error.retryable or now >= item.give_up_at:
+                    values = {"state": FAILED, "last_error": str(error)}
+                else:
+                    wait = self.backoff.delay(item.attempts + 1, error.retry_after)
+                    values = {"next_attempt_at": now + wait, "last_error": str(error)}
+                connection.execute(
+                    update(deliveries)
+                    .where(deliveries.c.id == item.id)
+                    .values(attempts=item.attempts + 1, **values)
+                )
