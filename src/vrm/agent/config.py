@@ -32,6 +32,8 @@ class AgentConfig(BaseModel):
     delivery_max_age: Annotated[float, Field(gt=0, le=29 * 24 * 3600)] = 3 * 24 * 3600.0
     """Seconds a message is retried before it is marked failed (at most 29 days: a
     message's signed lifetime is this plus an hour, and no message lives over 30)."""
+    exchange_url: Annotated[str | None, Field(pattern=r"^https?://[^\s]+$", max_length=2000)] = None
+    """The intent exchange intents are published at (``vrm intents new --exchange`` overrides)."""
     answer_deadline: Annotated[float, Field(gt=0, le=366 * 24 * 3600)] = 30 * 24 * 3600.0
     """Seconds a vendor has to answer an export or erasure request before it is flagged
     (default one month, the time GDPR article 12(3) gives)."""

@@ -20,6 +20,7 @@ from vrm.cli import (
     deliveries_cmd,
     demo_cmd,
     grants_cmd,
+    intents_cmd,
     profile_cmd,
     protocol_cmd,
     serve_cmd,
@@ -45,6 +46,8 @@ vendor_rights_cmd.register(vendors_cmd.app)
 app.add_typer(vendors_cmd.app, name="vendors")
 app.add_typer(terms_cmd.app, name="terms")
 app.add_typer(agreements_cmd.app, name="agreements")
+app.add_typer(intents_cmd.intents_app, name="intents")
+app.add_typer(intents_cmd.offers_app, name="offers")
 app.add_typer(grants_cmd.app, name="grants")
 app.add_typer(config_cmd.app, name="config")
 app.command("deliveries")(deliveries_cmd.deliveries)

@@ -12,11 +12,12 @@ import json
 from vrm.protocol.encoding import b64url_decode
 from vrm.protocol.errors import ProtocolError, RefusalCode
 from vrm.protocol.message import Message
+from vrm.protocol.registry import MessageTypes
 from vrm.protocol.v1.relationships import relationship_types
 from vrm.protocol.verify import Verifier
 
 
-def verify_kept(token: str, *, receiver: str) -> Message:
+def verify_kept(token: str, *, receiver: str, types: MessageTypes | None = None) -> Message:
     """Verify a kept compact JWS as of its ``created_time``.
 
     Raises:
@@ -29,6 +30,9 @@ def verify_kept(token: str, *, receiver: str) -> Message:
     if not isinstance(created, int):
         raise ProtocolError(RefusalCode.MALFORMED, "created_time is not a number")
     verifier = Verifier(
-        receiver=receiver, types=relationship_types(), seen_ids=None, clock=lambda: created
+        receiver=receiver,
+        types=types or relationship_types(),
+        seen_ids=None,
+        clock=lambda: created,
     )
     return verifier.verify(token)

@@ -19,9 +19,11 @@ import anyio.to_thread
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
+from vrm.agent.api.intents_routes import router as intents_router
 from vrm.agent.api.routes import router
 from vrm.agent.api.terms_routes import router as terms_router
 from vrm.agent.errors import AgentError, Conflict, NotFound, VendorUnreachable
+from vrm.agent.intents.desk import IntentDesk
 from vrm.agent.outbox.worker import DeliveryWorker
 from vrm.agent.personal_agent import PersonalAgent
 from vrm.agent.profile.fields import InvalidField
@@ -55,6 +57,7 @@ from vrm.transport.bearer import require_bearer
 log = logging.getLogger(__name__)
 
 HOUSEKEEPING_INTERVAL = 60.0
+OFFERS_INTERVAL = 15.0
 _STATUS = {NotFound: 404, Conflict: 409, VendorUnreachable: 502}
 
 
@@ -89,6 +92,7 @@ def create_agent_app(
     """Build the agent's app; its lifespan runs the delivery worker and housekeeping."""
     seen_ids = open_seen_ids(str(seen_ids_path))
     sender = Sender(AiohttpTransport(policy=agent.address_policy()))
+    desk = IntentDesk(agent, transport=sender.transport)
     worker = DeliveryWorker(
         agent.engine, agent.sealer, sender, backoff=backoff, poll_interval=poll_interval
     )
@@ -117,6 +121,7 @@ def create_agent_app(
         tasks = [
             asyncio.create_task(worker.run(), name="delivery worker"),
             asyncio.create_task(_housekeeping(agent, worker), name="housekeeping"),
+            asyncio.create_task(_offers(desk), name="offers"),
         ]
         try:
             yield
@@ -140,6 +145,7 @@ def create_agent_app(
         "Every /api operation needs the bearer token `vrm token` shows.",
     )
     app.state.agent = agent
+    app.state.desk = desk
     app.state.database_path = database
     app.state.worker = worker
     install_problem_handlers(app)
@@ -147,6 +153,7 @@ def create_agent_app(
     guard = require_bearer(app, api_token, hint="vrm token shows it")
     app.include_router(router, dependencies=[guard])
     app.include_router(terms_router, dependencies=[guard])
+    app.include_router(intents_router, dependencies=[guard])
 
     @app.get("/health", tags=["service"])
     async def health() -> dict[str, str]:
@@ -205,3 +212,16 @@ async def _housekeeping(agent: PersonalAgent, worker: DeliveryWorker) -> None:
         except Exception:
             log.exception("housekeeping failed; trying again later")
         await asyncio.sleep(HOUSEKEEPING_INTERVAL)
+
+
+async def _offers(desk: IntentDesk) -> None:
+    """Drain the mailbox of every live intent now and then (the exchange keeps them)."""
+    while True:
+        try:
+            live = await anyio.to_thread.run_sync(desk.intents)
+            for record in live:
+                if record.state == "live":
+                    await desk.fetch_offers(record.id)
+        except Exception:
+            log.exception("fetching offers failed; trying again later")
+        await asyncio.sleep(OFFERS_INTERVAL)

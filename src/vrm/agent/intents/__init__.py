@@ -1,0 +1,1 @@
+"""The person's intents (personal RFPs) and the offers vendors send them."""
