@@ -30,6 +30,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_delivery.py
 	$(BIN)/python benchmarks/bench_fanout.py
 	$(BIN)/python benchmarks/bench_vendor_fanout.py
+	$(BIN)/python benchmarks/bench_exchange.py
 
 # Re-pin every dependency (run after changing pyproject.toml).
 lock:
