@@ -3,8 +3,9 @@
 The API (bearer token) lists customers and their current fields, shows one
 customer's history, lets the vendor approve or refuse pending relationships,
 decide proffered terms held for it, keep its own data about a customer, export
-or erase a customer's record, and shows the delivery log of the CRM adapters.
-OpenAPI at ``/docs``.
+or erase a customer's record, and shows the delivery log of the CRM adapters;
+:mod:`vrm.vendor.intents_routes` adds the intents exchanges matched and the
+offers made for them. OpenAPI at ``/docs``.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from vrm.protocol import WELL_KNOWN_PATH, Discovery
 from vrm.terms import Answer
 from vrm.transport.app import INBOX_PATH, install_problem_handlers, mount_inbox, problem_response
 from vrm.transport.bearer import require_bearer
-from vrm.vendor import jobs
+from vrm.vendor import intents_routes, jobs
 from vrm.vendor.endpoint import VendorEndpoint
 from vrm.vendor.errors import VendorError
 
@@ -213,17 +214,22 @@ async def retry(request: Request, job_id: int) -> dict[str, Any]:
 
 
 def create_vendor_app(endpoint: VendorEndpoint, *, api_token: str) -> FastAPI:
-    """The endpoint's app; its lifespan runs the job worker and closes the endpoint."""
+    """The endpoint's app; its lifespan runs the job worker and the exchanges' subscriptions."""
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        task = asyncio.create_task(endpoint.worker.run(), name="vendor jobs")
+        tasks = [
+            asyncio.create_task(endpoint.worker.run(), name="vendor jobs"),
+            asyncio.create_task(endpoint.exchanges.run(), name="vendor exchanges"),
+        ]
         try:
             yield
         finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            for task in tasks:
+                task.cancel()
+            for task in tasks:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             await endpoint.aclose()
 
     settings = endpoint.settings
@@ -244,6 +250,7 @@ def create_vendor_app(endpoint: VendorEndpoint, *, api_token: str) -> FastAPI:
 
     guard = require_bearer(app, api_token, hint="printed when the endpoint starts")
     app.include_router(router, dependencies=[guard])
+    app.include_router(intents_routes.router, dependencies=[guard])
     _mount_discovery(app, endpoint)
     mount_inbox(app, endpoint.inbox)
     return app

@@ -26,16 +26,33 @@ Example (``vrm serve vendor --config vendor.toml``)::
     name = "billing"
     url = "https://billing.grocer.example/hooks/vrm"
     secret = "whsec_…"
+
+    [[exchanges]]                        # intent exchanges: people's intents in, offers out
+    url = "https://exchange.example"
+    categories = ["food/groceries"]      # category prefixes of vrm's taxonomy
+    regions = ["GB-SCT"]                 # ISO 3166; none: everywhere
+    push = true                          # false: fetch every pull_interval seconds
 """
 
 from __future__ import annotations
 
+import re
 import tomllib
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
+from vrm.intents.taxonomy import UnknownCategory, taxonomy
+from vrm.protocol.v1.intents import Amount, Subscription
 from vrm.terms import Term, VendorTermsPolicy, library
 from vrm.vendor.jobs import DEFAULT_MAX_AGE
 from vrm.vendor.policy import Policy, PolicyMode
@@ -144,6 +161,90 @@ AdapterSettings = Annotated[
     WebhookSettings | ScimSettings | CsvSettings, Field(discriminator="type")
 ]
 
+_REGION = re.compile(r"[A-Z]{2}(-[A-Z0-9]{1,3})?")
+_CURRENCY = re.compile(r"[A-Z]{3}")
+
+
+class ExchangeSettings(_Strict):
+    """One intent exchange: what to hear about there, and whether it pushes or is pulled."""
+
+    url: Url
+    """The exchange's base URL (its discovery document is at ``/.well-known/vrm``)."""
+    categories: Annotated[list[str], Field(min_length=1, max_length=64)]
+    """Category paths of vrm's taxonomy; each takes in everything under it."""
+    regions: Annotated[list[str], Field(max_length=64)] = []
+    """ISO 3166 countries (``GB``) or subdivisions (``GB-SCT``); none: everywhere."""
+    min_price: Amount | None = None
+    max_price: Amount | None = None
+    currency: str | None = None
+    """ISO 4217; with it, only intents in that currency whose price range meets the band."""
+    push: bool = True
+    """True: the exchange pushes to ``<public_url>/inbox``; False: the endpoint fetches."""
+    pull_interval: Annotated[float, Field(ge=1, le=24 * 3600)] = 30.0
+    """Seconds between fetches when ``push`` is false."""
+
+    @field_validator("url")
+    @classmethod
+    def _base(cls, url: str) -> str:
+        return url.rstrip("/")
+
+    @field_validator("categories")
+    @classmethod
+    def _known_categories(cls, paths: list[str]) -> list[str]:
+        known = []
+        for path in paths:
+            try:
+                known.append(taxonomy().category(path).path)
+            except UnknownCategory as exc:
+                raise ValueError(str(exc)) from None
+        return list(dict.fromkeys(known))
+
+    @field_validator("regions")
+    @classmethod
+    def _iso_regions(cls, regions: list[str]) -> list[str]:
+        upper = [region.strip().upper() for region in regions]
+        wrong = [
+            given for given, code in zip(regions, upper, strict=True) if not _REGION.fullmatch(code)
+        ]
+        if wrong:
+            raise ValueError(
+                f"{', '.join(map(repr, wrong))}: give ISO 3166 codes, a country (GB) or a "
+                "subdivision (GB-SCT)"
+            )
+        return list(dict.fromkeys(upper))
+
+    @field_validator("currency")
+    @classmethod
+    def _iso_currency(cls, currency: str | None) -> str | None:
+        if currency is None:
+            return None
+        if not _CURRENCY.fullmatch(currency.strip().upper()):
+            raise ValueError(f"{currency!r} is not an ISO 4217 currency code (EUR, GBP, USD…)")
+        return currency.strip().upper()
+
+    @model_validator(mode="after")
+    def _price_band(self) -> ExchangeSettings:
+        priced = self.min_price is not None or self.max_price is not None
+        if priced and self.currency is None:
+            raise ValueError("min_price and max_price need a currency")
+        if (
+            self.min_price is not None
+            and self.max_price is not None
+            and self.min_price > self.max_price
+        ):
+            raise ValueError("min_price is above max_price")
+        return self
+
+    def subscription(self) -> Subscription:
+        """The subscription these settings describe, as ``exchange.subscribe`` carries it."""
+        return Subscription(
+            categories=self.categories,
+            regions=self.regions,
+            minPrice=self.min_price,
+            maxPrice=self.max_price,
+            priceCurrency=self.currency,
+        )
+
 
 class VendorSettings(_Strict):
     """Everything a vendor endpoint is told."""
@@ -158,6 +259,24 @@ class VendorSettings(_Strict):
     """Let answers reach people's inboxes on this machine (tests, demos)."""
     allow_private: bool = False
     delivery_max_age: Annotated[float, Field(gt=0, le=29 * 24 * 3600)] = DEFAULT_MAX_AGE
+    exchanges: list[ExchangeSettings] = []
+    """The intent exchanges the endpoint subscribes at."""
+
+    @field_validator("exchanges")
+    @classmethod
+    def _exchanges_reach_back(
+        cls, exchanges: list[ExchangeSettings], info: ValidationInfo
+    ) -> list[ExchangeSettings]:
+        if exchanges and not info.data.get("public_url"):
+            raise ValueError(
+                "set public_url: offers name it as the vendor's address, and exchanges "
+                "push to <public_url>/inbox"
+            )
+        urls = [exchange.url for exchange in exchanges]
+        twice = sorted({url for url in urls if urls.count(url) > 1})
+        if twice:
+            raise ValueError(f"{', '.join(twice)} is given twice: one [[exchanges]] per exchange")
+        return exchanges
 
     @model_validator(mode="after")
     def _adapter_names_differ(self) -> VendorSettings:

@@ -14,6 +14,10 @@ In a vendor's own ASGI application::
 
 Every message the inbox accepts goes through :class:`vrm.vendor.records.Records`
 in one transaction with the jobs it causes; the :class:`JobWorker` delivers them.
+Intents matched by exchanges (``intent.match``) and people's ``offer.decline`` go
+to :class:`vrm.vendor.intents.Intents`; :class:`vrm.vendor.exchanges.Exchanges`
+subscribes at the exchanges of the settings (run ``endpoint.exchanges.run()``
+beside the worker) and posts offers.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from sqlalchemy import Engine
 
 from vrm.keyfile import load_or_create_identity
 from vrm.protocol import Discovery, Identity, Message, Verifier, relationship_types
+from vrm.protocol.v1.intents import INTENT_MATCH, OFFER_DECLINE, IntentMatch, OfferDecline
 from vrm.storage import database_engine, migrate_to_newest
 from vrm.transport.address_policy import AddressPolicy
 from vrm.transport.client import AiohttpTransport, Transport
@@ -35,6 +40,8 @@ from vrm.transport.inbox import Inbox
 from vrm.transport.seen_ids import PersistentSeenIds, open_seen_ids
 from vrm.vendor.adapters.base import Adapter
 from vrm.vendor.config import VendorSettings, build_adapter
+from vrm.vendor.exchanges import Exchanges
+from vrm.vendor.intents import Intents
 from vrm.vendor.records import Records
 from vrm.vendor.worker import JobWorker
 
@@ -42,6 +49,9 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 DATABASE_FILE = "vendor.db"
 SEEN_IDS_FILE = "seen-ids.db"
 IDLE_POLL_SECONDS = 30.0
+INBOX_PATH = "/inbox"
+"""Where ``create_vendor_app`` serves the inbox: exchanges push to ``public_url`` + this."""
+_FROM_EXCHANGES_AND_PSEUDONYMS = (INTENT_MATCH, OFFER_DECLINE)
 
 
 @dataclass
@@ -56,6 +66,8 @@ class VendorEndpoint:
     inbox: Inbox
     worker: JobWorker
     adapters: Mapping[str, Adapter]
+    intents: Intents
+    exchanges: Exchanges
 
     @classmethod
     def open(
@@ -93,16 +105,34 @@ class VendorEndpoint:
         policy = AddressPolicy(
             allow_loopback=settings.allow_loopback, allow_private=settings.allow_private
         )
+        sender = Sender(transport or AiohttpTransport(policy=policy))
         # Every job is written by this process, which wakes the worker; the poll only
         # catches retries coming due, so it can be slow and cost nothing when idle.
         worker = JobWorker(
-            engine,
-            Sender(transport or AiohttpTransport(policy=policy)),
-            by_name,
-            poll_interval=IDLE_POLL_SECONDS,
-            identity=identity,
+            engine, sender, by_name, poll_interval=IDLE_POLL_SECONDS, identity=identity
         )
-        verifier = Verifier(receiver=identity.did, types=relationship_types(), seen_ids=seen_ids)
+        intents = Intents(
+            engine,
+            identity=identity,
+            name=settings.name,
+            public_url=settings.public_url,
+            terms_policy=lambda: records.terms_policy,
+        )
+        public_url = settings.public_url.rstrip("/") if settings.public_url else None
+        exchanges = Exchanges(
+            engine,
+            identity=identity,
+            intents=intents,
+            sender=sender,
+            settings=settings.exchanges,
+            name=settings.name,
+            inbox_url=public_url + INBOX_PATH if public_url else None,
+        )
+        types = relationship_types()
+        # Of intentcasting, the inbox takes only what comes to a vendor: matches, declines.
+        types.add(INTENT_MATCH, IntentMatch)
+        types.add(OFFER_DECLINE, OfferDecline)
+        verifier = Verifier(receiver=identity.did, types=types, seen_ids=seen_ids)
         endpoint = cls(
             settings=settings,
             identity=identity,
@@ -112,6 +142,8 @@ class VendorEndpoint:
             inbox=Inbox(identity=identity, verifier=verifier, handler=_unset_handler),
             worker=worker,
             adapters=by_name,
+            intents=intents,
+            exchanges=exchanges,
         )
         endpoint.inbox.handler = endpoint.handle
         records.accept_newly_allowed()
@@ -136,7 +168,9 @@ class VendorEndpoint:
         The worker is woken only when the message queued jobs: a round that finds
         nothing due costs two transactions, more than applying the message does.
         """
-        if await anyio.to_thread.run_sync(self.records.receive, message):
+        if message.type in _FROM_EXCHANGES_AND_PSEUDONYMS:
+            await anyio.to_thread.run_sync(self.intents.receive, message)
+        elif await anyio.to_thread.run_sync(self.records.receive, message):
             self.worker.wake()
 
     async def aclose(self) -> None:

@@ -5,10 +5,13 @@
     VendorError              code, HTTP status (the API answers problem+json)
     ├── UnknownCustomer      404 not_found: no customer has this DID
     ├── UnknownProffer       404 not_found: the customer proffered no terms with this hash
+    ├── UnknownIntent        404 not_found: no matched intent has this number
     ├── Conflict             409 conflict: the record is not in a state for this
     │   ├── NotPending       the relationship or the proffer was already decided
-    │   └── Erased           the customer's record was erased
-    └── InvalidRequest       422 invalid_request: a value the endpoint cannot take
+    │   ├── Erased           the customer's record was erased
+    │   └── IntentClosed     the intent was withdrawn or has expired
+    ├── InvalidRequest       422 invalid_request: a value the endpoint cannot take
+    └── ExchangeRefused      502 exchange_refused: the exchange did not take an offer
 
 Messages from people are refused with :class:`vrm.protocol.ProtocolError` instead.
 """
@@ -47,6 +50,22 @@ class NotPending(Conflict):
 
 class Erased(Conflict):
     """The customer's record was erased: only the tombstone is left."""
+
+
+class IntentClosed(Conflict):
+    """The intent was withdrawn or has expired: it takes no more offers."""
+
+
+class UnknownIntent(VendorError, LookupError):
+    """No matched intent has this number."""
+
+    code, status = "not_found", 404
+
+
+class ExchangeRefused(VendorError):
+    """The exchange refused an offer, or could not be reached; the message says which."""
+
+    code, status = "exchange_refused", 502
 
 
 class InvalidRequest(VendorError, ValueError):

@@ -6,7 +6,18 @@ the code queries.
 
 from __future__ import annotations
 
-from sqlalchemy import Column, Float, Integer, MetaData, String, Table, Text
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Float,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
 
 metadata = MetaData()
 
@@ -89,4 +100,50 @@ vendor_data = Table(
     Column("key", String(128), primary_key=True),
     Column("value", Text, nullable=False),  # JSON
     Column("updated_at", Float, nullable=False),
+)
+
+exchanges = Table(
+    "exchanges",
+    metadata,
+    Column("url", String(2048), primary_key=True),  # the base URL of the settings
+    Column("did", String(512)),  # from its discovery document; NULL until first reached
+    Column("inbox", String(2048)),
+    Column("push", Boolean, nullable=False),  # False: the endpoint pulls
+    Column("cursor", Integer, nullable=False),  # the last delivery pulled
+    Column("subscribed_at", Float),
+    Column("last_error", Text),
+    Column("updated_at", Float, nullable=False),
+)
+
+matched_intents = Table(
+    "matched_intents",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("exchange", String(512), nullable=False),  # the exchange's DID
+    Column("mailbox", String(2048), nullable=False),  # where offers to it are posted
+    Column("pseudonym", String(512), nullable=False),  # the person's DID for this intent alone
+    Column("intent_id", String(128), nullable=False),  # the intent's message id
+    Column("category", String(200), nullable=False),
+    Column("token", Text, nullable=False),  # the person's signed intent, as it came
+    Column("demand", Text, nullable=False),  # JSON: the schema.org Demand
+    Column("terms", Text, nullable=False),  # JSON: the term ids an offer must accept
+    Column("pool", Integer, nullable=False),  # intents pooled with it (1: alone)
+    Column("pool_id", String(128)),
+    Column("state", String(16), nullable=False),  # open | offered | withdrawn | expired
+    Column("received_at", Float, nullable=False),
+    Column("expires_at", Float, nullable=False),
+    UniqueConstraint("pseudonym", "intent_id", name="matched_intents_once"),
+)
+
+offers = Table(
+    "offers",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("intent", Integer, ForeignKey("matched_intents.id"), nullable=False),
+    Column("message_id", String(128), nullable=False, unique=True),
+    Column("body", Text, nullable=False),  # JSON: the OfferBody as signed
+    Column("state", String(16), nullable=False),  # sent | declined | accepted
+    Column("sent_at", Float, nullable=False),
+    Column("answered_at", Float),
+    Column("reason", Text),  # the person's, when they declined
 )
