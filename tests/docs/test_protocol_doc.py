@@ -1,9 +1,14 @@
-"""docs/protocol.md against the code: examples, verdicts, codes, schemas, members, vectors."""
+"""docs/protocol.md against the code: examples, verdicts, codes, schemas, members, vectors.
+
+The intentcasting part (7.8, 9.7) is also checked against the exchange itself: its matching,
+its limits and the problem it answers when rate limited.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import importlib.util
+import inspect
 import json
 import re
 import sys
@@ -13,10 +18,16 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+import httpx
 import pytest
 from pydantic import BaseModel
 
+from vrm.agent.intents.desk import terms_of
 from vrm.agent.outbox.store import DEFAULT_MAX_AGE, message_lifetime
+from vrm.exchange.api import MAX_FETCH_BYTES, MAX_OFFER_BYTES, MAX_WAIT_SECONDS, create_exchange_app
+from vrm.exchange.market import MAX_INTENT_LIFETIME, MAX_MAILBOX, Market
+from vrm.exchange.service import Exchange, ExchangeSettings
+from vrm.intents.taxonomy import taxonomy
 from vrm.protocol import (
     DEFAULT_MAX_BYTES,
     DEFAULT_MAX_CLOCK_SKEW,
@@ -28,11 +39,21 @@ from vrm.protocol import (
     ProtocolError,
     RefusalCode,
     Verifier,
+    compose,
     encrypt_for,
     relationship_types,
     v1_types,
 )
 from vrm.protocol.encoding import b64url_decode
+from vrm.protocol.v1.intents import (
+    EXCHANGE_SUBSCRIBE,
+    INTENT,
+    MAILBOX_FETCH,
+    Fetch,
+    Intent,
+    OfferBody,
+    intent_types,
+)
 from vrm.terms import Agreement, Proffer, Statement, Term, Terms, accept, library, proffer
 from vrm.transport import Inbox
 from vrm.transport.problems import STATUS_BY_CODE, TITLES
@@ -61,7 +82,16 @@ def load_script() -> ModuleType:
 script = load_script()
 EXAMPLE_NAMES = list(script.examples())
 RELATIONSHIP_EXAMPLE_NAMES = list(script.relationship_examples())
-ALL_TYPES = relationship_types()
+
+
+def all_types() -> MessageTypes:
+    """Every type the document specifies: those of relationships and those of intentcasting."""
+    types = relationship_types()
+    types.update(intent_types())
+    return types
+
+
+ALL_TYPES = all_types()
 SCHEMA_DRAFT = "https://json-schema.org/draft/2020-12/schema"
 OBJECTS: dict[str, type[BaseModel]] = {
     model.__name__: model for model in (Terms, Term, Statement, Proffer, Agreement)
@@ -253,6 +283,11 @@ def example_section(doc: str, name: str) -> str:
     return doc[start : end if end != -1 else len(doc)]
 
 
+EXCHANGE_CODES = {"rate_limited"}
+"""Codes only the exchange's routes answer (9.7): not in the shared mapping, so checked by
+making the exchange answer them (``test_exchange_code_listed_as_the_exchange_answers``)."""
+
+
 def status_rows(doc: str) -> dict[str, tuple[int, str]]:
     rows = re.findall(r"^\| `([a-z_]+)` \| (\d{3}) \| ([^|]+?) \|", doc, flags=re.MULTILINE)
     return {code: (int(status), title) for code, status, title in rows}
@@ -321,8 +356,8 @@ def test_code_listed_with_its_status(doc, code):
 
 
 def test_status_table_lists_no_other_code(doc):
-    """The status table has no row for a code the HTTP binding does not know."""
-    assert set(status_rows(doc)) == {str(code) for code in STATUS_BY_CODE}
+    """The status table has no row for a code neither the HTTP binding nor the exchange knows."""
+    assert set(status_rows(doc)) == {str(code) for code in STATUS_BY_CODE} | EXCHANGE_CODES
 
 
 def test_every_refusal_code_has_an_http_status():
@@ -389,6 +424,16 @@ SCHEMA_SECTIONS = {
     "### 7.5 ": ["relationship.request", "relationship.state", "profile.update", "profile.revoke"],
     "### 7.6 ": ["agreement.proffer", "agreement.answer"],
     "### 7.7 ": ["data.request", "data.export", "data.erased"],
+    "### 7.8 ": [
+        "exchange.subscribe",
+        "intent",
+        "intent.match",
+        "intents.fetch",
+        "offer",
+        "mailbox.fetch",
+        "offer.decline",
+        "intent.withdraw",
+    ],
 }
 
 
@@ -401,7 +446,7 @@ def section(doc: str, heading: str) -> str:
 
 
 def test_relationship_schemas_are_the_generated_ones(doc):
-    """The JSON Schemas of the relationship, agreement and data-rights bodies are in their sections.
+    """The JSON Schemas of every body but those of 7.2 are in their sections (7.5 to 7.8).
 
     Each is exactly what the code generates.
     """
@@ -595,3 +640,150 @@ def test_agreement_example_answer_is_the_vendors(doc):
     assert kept["statement"] == agreement.statement.model_dump(mode="json")
     assert kept["accepted_time"] == agreement.accepted_time
     assert kept["signatures"] == agreement.signatures
+
+
+# Intentcasting (7.8) and the exchange's routes (9.7)
+
+EXCHANGE_URL = "http://exchange.test"
+JWS_HEADERS = {"content-type": "application/vrm+jws"}
+MATCH_ROW = re.compile(
+    r"^\| `([a-z0-9/-]+)` \| `([A-Z]{2}(?:-[A-Z0-9]{1,3})?)` \| `([a-z0-9/-]+)` "
+    r"\| ([^|]+?) \| ([^|]+?) \| (yes|no) \|$",
+    re.MULTILINE,
+)
+BAND = re.compile(r"(?:(\d+)\N{EN DASH}(\d+)|from (\d+)|up to (\d+))(?: ([A-Z]{3})|, no currency)")
+
+
+def subscription_of(categories: str, regions: str, band: str) -> dict[str, Any]:
+    """The subscription a row of the matching table of 7.8.3 describes."""
+    subscription: dict[str, Any] = {
+        "categories": [categories],
+        "regions": [] if regions == "everywhere" else re.findall(r"`([A-Z0-9-]+)`", regions),
+    }
+    if band != "any":
+        found = BAND.fullmatch(band)
+        assert found is not None, band
+        low, high = found.group(1) or found.group(3), found.group(2) or found.group(4)
+        if low:
+            subscription["minPrice"] = float(low)
+        if high:
+            subscription["maxPrice"] = float(high)
+        if found.group(5):
+            subscription["priceCurrency"] = found.group(5)
+    return subscription
+
+
+def intent_body(category: str, place: str, valid_through: int) -> dict[str, Any]:
+    """An intent between 15000 and 25000 EUR, the one the matching table of 7.8.3 assumes."""
+    where = {"addressRegion": place} if "-" in place else {"addressCountry": place}
+    return {
+        "demand": {
+            "category": category,
+            "priceSpecification": {"minPrice": 15000, "maxPrice": 25000, "priceCurrency": "EUR"},
+            "areaServed": where,
+            "validThrough": valid_through,
+        },
+        "terms": ["SD-BASE"],
+    }
+
+
+def open_exchange(home: Path) -> Exchange:
+    """A real exchange (its own key and SQLite store in ``home``), not serving."""
+    return Exchange.open(ExchangeSettings(), home=home, public_url=EXCHANGE_URL)
+
+
+def received(exchange: Exchange, sender: Identity, type_name: str, body: dict[str, Any]) -> Any:
+    """A message from ``sender`` to the exchange, as its verifier hands it on."""
+    _, token = compose(sender, type=type_name, to=exchange.identity.did, body=body)
+    return exchange.verifier.verify(token)
+
+
+def test_matching_examples_are_what_the_exchange_matches(doc, tmp_path):
+    """Each row of the matching table of 7.8.3 is what the exchange's market decides."""
+    text = section(doc, "#### 7.8.3 ")
+    assert "between 15000 and\n25000 EUR" in text
+    rows = MATCH_ROW.findall(text)
+    assert len(rows) >= 12
+    exchange = open_exchange(tmp_path)
+    try:
+        for category, place, categories, regions, band, matched in rows:
+            vendor, person = Identity.generate(), Identity.generate()
+            subscription = subscription_of(categories, regions, band)
+            body = {"name": "a vendor", "subscriptions": [subscription]}
+            exchange.market.subscribe(received(exchange, vendor, EXCHANGE_SUBSCRIBE, body))
+            body = intent_body(category, place, int(exchange.market.clock()) + 600)
+            published = exchange.market.publish(received(exchange, person, INTENT, body))
+            row = (category, place, categories, regions, band)
+            assert (vendor.did in published.vendors) == (matched == "yes"), row
+    finally:
+        exchange.seen_ids.close()
+        exchange.engine.dispose()
+
+
+def test_intentcasting_limits_stated_are_the_exchanges(doc):
+    """The limits 7.8 and 9.7 state are the exchange's and the taxonomy's."""
+    flat = " ".join(doc.split())
+    assert MAX_INTENT_LIFETIME == 90 * 86400
+    assert f"**{MAX_INTENT_LIFETIME} s (90 days)**" in doc
+    assert f"holds at most **{MAX_MAILBOX}** per pseudonym" in flat
+    assert f"keeps the newest {MAX_MAILBOX} offers" in flat
+    assert f"at most **{MAX_OFFER_BYTES} bytes**" in flat
+    assert f"at most **{MAX_FETCH_BYTES} bytes**" in flat
+    assert f"0 to **{MAX_WAIT_SECONDS:g}**" in flat
+    assert f"oldest first, at most {MAX_MAILBOX} |" in flat
+    vendor_limit = inspect.signature(Market.for_vendor).parameters["limit"].default
+    assert f"oldest first, at most {vendor_limit}, and where offers go |" in flat
+    shipped = taxonomy()
+    assert f"**{len(shipped.categories)} categories** under {len(shipped.children())}" in flat
+    assert f"`src/vrm/intents/taxonomy.json` (version {shipped.version})" in flat
+
+
+def test_intentcasting_example_is_valid(doc):
+    """The intent and offer of 7.8.6 are valid bodies, in a shipped category, on known terms."""
+    text = section(doc, "#### 7.8.6 ")
+    shown = [json.loads(block) for block in re.findall(r"```json\n(.*?)\n```", text, re.DOTALL)]
+    assert len(shown) == 2
+    intent, offer = Intent.model_validate(shown[0]), OfferBody.model_validate(shown[1])
+    demand = intent.demand
+    properties = taxonomy().properties_of(demand.category)
+    assert {p.name for p in demand.itemOffered.additionalProperty} <= set(properties)
+    assert terms_of(intent).agreement.id == intent.terms[0]
+    assert set(offer.accepts_terms) <= set(intent.terms)
+    assert offer.seller.did == BOB.did
+    assert f"Its `id` is `{offer.intent}`" in text
+    created = 1767225600
+    assert f"`created_time` {created}" in text
+    assert created < offer.offer.validThrough < demand.validThrough
+    assert demand.validThrough - created <= MAX_INTENT_LIFETIME
+
+
+@pytest.mark.anyio
+async def test_exchange_code_listed_as_the_exchange_answers(doc, tmp_path):
+    """Fetching too fast gets the status, title and code the status table lists, and Retry-After."""
+    exchange = open_exchange(tmp_path)
+    app = create_exchange_app(exchange, public_url=EXCHANGE_URL)
+    person = Identity.generate()
+    replies = []
+    try:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url=EXCHANGE_URL) as client:
+            for _ in range(60):
+                _, token = compose(
+                    person, type=MAILBOX_FETCH, to=exchange.identity.did, body=Fetch()
+                )
+                reply = await client.post("/mailbox/fetch", content=token, headers=JWS_HEADERS)
+                replies.append(reply)
+                if reply.status_code == 429:
+                    break
+    finally:
+        await exchange.aclose()
+    assert {reply.status_code for reply in replies[:-1]} == {200}
+    limited = replies[-1]
+    assert limited.status_code == 429
+    assert limited.headers["content-type"] == "application/problem+json"
+    assert int(limited.headers["retry-after"]) >= 1
+    problem = limited.json()
+    for code in EXCHANGE_CODES:
+        assert problem["code"] == code
+        assert problem["type"] == f"urn:vrm:problem:{code}"
+        assert status_rows(doc)[code] == (problem["status"], problem["title"])

@@ -234,8 +234,31 @@ def test_one_pseudonym_one_intent_and_bad_input_gets_problem_details(
 
 def test_fetching_too_fast_is_refused_with_retry_after(exchange: ServiceProcess) -> None:
     person = Identity.generate()
-    statuses = [fetch(exchange, person, "/mailbox/fetch", MAILBOX_FETCH) for _ in range(25)]
+    statuses = [fetch(exchange, person, "/mailbox/fetch", MAILBOX_FETCH) for _ in range(60)]
     limited = [reply for reply in statuses if reply.status_code == 429]
     assert limited, [reply.status_code for reply in statuses]
     assert int(limited[0].headers["retry-after"]) >= 1
     assert limited[0].json()["code"] == "rate_limited"
+
+
+def test_pooled_intents_reach_vendors_as_one_group_of_buyers(
+    exchange: ServiceProcess, fleet: ServiceProcess
+) -> None:
+    seller = vendor_identity(b"dealers", 0)
+    subscribe(exchange, seller, ["energy"], inbox=f"{fleet.url}/v/0/inbox")
+    for quantity in (1, 2):
+        pooled = intent("energy/electricity", addressCountry="GB")
+        pooled["pool"] = True
+        pooled["demand"]["eligibleQuantity"] = {"value": quantity}
+        pooled["demand"]["priceSpecification"] = {"maxPrice": 90, "priceCurrency": "GBP"}
+        assert send(exchange, Identity.generate(), INTENT, pooled).status_code == 202
+    matches = eventually(
+        lambda: (found := httpx.get(f"{fleet.url}/v/0/matches").json()) and len(found) == 2
+        and found,
+        what="both pooled intents at the vendor",
+    )  # fmt: skip
+    assert {match["pool_id"] for match in matches} == {matches[0]["pool_id"]}
+    assert matches[0]["pool_id"] is not None
+    group = httpx.get(f"{exchange.url}/pools/{matches[0]['pool_id']}").json()
+    assert (group["buyers"], group["quantity"]) == (2, 3)
+    assert httpx.get(f"{exchange.url}/pools/pool-999").status_code == 404

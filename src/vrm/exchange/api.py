@@ -6,6 +6,8 @@
   after the cursor, waiting up to ``S`` seconds (30 at most) for one to come.
 - ``POST /intents/fetch``: a vendor's signed ``intents.fetch``; the live intents
   matched to it after the cursor (for vendors the exchange cannot reach).
+- ``GET /signals?category=PREFIX&period=YYYY-MM-DD``: public, differentially private
+  demand of a closed UTC day (:mod:`vrm.exchange.signals`).
 
 Every refusal is problem+json; each pseudonym, vendor and mailbox is rate limited.
 """
@@ -20,15 +22,17 @@ from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
 import anyio.to_thread
-from fastapi import FastAPI, Query, Request
+from fastapi import FastAPI, HTTPException, Query, Request
 from fastapi.responses import JSONResponse
 
 from vrm.exchange.limits import RateLimit, RateLimited
 from vrm.exchange.service import Exchange
+from vrm.exchange.signals import DemandSignals, SignalsRefused
 from vrm.protocol import Message, ProtocolError, RefusalCode, recipient_of
 from vrm.protocol.v1.intents import INTENTS_FETCH, MAILBOX_FETCH, Fetch
 from vrm.transport.app import install_problem_handlers, mount_party, problem_response
 from vrm.transport.inbox import JWE_MEDIA_TYPE, JWS_MEDIA_TYPE
+from vrm.transport.problems import RATE_LIMITED
 
 MAX_FETCH_BYTES = 16 * 1024
 MAX_OFFER_BYTES = 256 * 1024
@@ -55,13 +59,20 @@ class _Arrivals:
             del self._events[pseudonym]
 
 
-def create_exchange_app(exchange: Exchange, *, public_url: str | None = None) -> FastAPI:
-    """Build the exchange's app; its lifespan runs the push worker and expiry."""
+def create_exchange_app(
+    exchange: Exchange, *, public_url: str | None = None, signals: DemandSignals | None = None
+) -> FastAPI:
+    """Build the exchange's app; its lifespan runs the push worker and expiry.
+
+    ``signals`` releases demand signals (default: the exchange's store, default settings).
+    """
     arrivals = _Arrivals()
+    demand = signals or DemandSignals(exchange.engine)
     limits = {
         "offers": RateLimit(rate=5.0, burst=50),  # per mailbox
         "mailbox": RateLimit(rate=2.0, burst=20),  # fetches per pseudonym
         "vendor": RateLimit(rate=20.0, burst=200),  # fetches per vendor
+        "signals": RateLimit(rate=1.0, burst=30),  # per client address
     }
 
     @asynccontextmanager
@@ -93,10 +104,9 @@ def create_exchange_app(exchange: Exchange, *, public_url: str | None = None) ->
     @app.exception_handler(RateLimited)
     async def _limited(request: Request, exc: RateLimited) -> JSONResponse:
         return problem_response(
-            "rate_limited",
+            RATE_LIMITED,
             str(exc),
             instance=request.url.path,
-            status=429,
             headers={"Retry-After": str(max(1, round(exc.retry_after)))},
         )
 
@@ -146,7 +156,45 @@ def create_exchange_app(exchange: Exchange, *, public_url: str | None = None) ->
         found = await anyio.to_thread.run_sync(
             lambda: exchange.market.for_vendor(message.sender, after=after)
         )
-        return {"intents": found, "next": found[-1]["id"] if found else after}
+        return {
+            "intents": found,
+            "next": found[-1]["id"] if found else after,
+            "mailbox": exchange.worker.mailbox_url,
+        }
+
+    @app.get("/pools/{name}", tags=["intents"])
+    async def show_pool(name: str) -> dict[str, Any]:
+        """A group of pooled intents: how many buyers and items, until when it takes more."""
+        number = name.removeprefix("pool-")
+        if not number.isdigit():
+            raise ProtocolError(RefusalCode.MALFORMED, "a pool is named pool-N")
+        try:
+            found = await anyio.to_thread.run_sync(exchange.market.pool, int(number))
+        except LookupError as exc:
+            raise HTTPException(404, f"no pool {name}") from exc
+        return {
+            "pool_id": found.name,
+            "category": found.category,
+            "buyers": found.size,
+            "quantity": found.quantity,
+            "closes_at": found.closes_at,
+        }
+
+    @app.exception_handler(SignalsRefused)
+    async def _refused(request: Request, exc: SignalsRefused) -> JSONResponse:
+        return problem_response(exc.code, exc.detail, instance=request.url.path, status=exc.status)
+
+    @app.get("/signals", tags=["signals"])
+    async def signals_of(
+        request: Request,
+        category: Annotated[str | None, Query(max_length=200)] = None,
+        period: Annotated[str | None, Query(max_length=10)] = None,
+    ) -> dict[str, Any]:
+        """Demand of one closed UTC day under a category prefix, differentially private."""
+        limits["signals"].take(request.client.host if request.client else "")
+        return await anyio.to_thread.run_sync(
+            lambda: demand.release(category=category, period=period)
+        )
 
     @app.get("/health", tags=["service"])
     async def health() -> dict[str, str]:

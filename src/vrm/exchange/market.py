@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, delete, insert, select, update
 
 from vrm.exchange.matching import SubscriptionIndex, SubscriptionRule, WantedSummary
+from vrm.exchange.pools import Pool, join_pool, leave_pool, pool
 from vrm.exchange.schema import deliveries, intents, mailbox, subscriptions, vendors
 from vrm.protocol import Message, ProtocolError, RefusalCode, recipient_of
 from vrm.protocol.v1.intents import ExchangeSubscribe, Intent, IntentWithdraw
@@ -148,6 +149,7 @@ class Market:
                         "this pseudonym already published an intent: use a new one per intent",
                     )
                 return Published(existing.id, [], new=False)
+            pooled = join_pool(connection, demand, now=now) if body.pool else None
             intent_id = connection.execute(
                 insert(intents)
                 .values(
@@ -160,6 +162,8 @@ class Market:
                     max_price=wanted.max_price,
                     currency=wanted.currency,
                     pool=body.pool,
+                    pool_id=None if pooled is None else pooled.id,
+                    quantity=demand.eligibleQuantity.value,
                     token=message.compact,
                     state=LIVE,
                     created_at=now,
@@ -272,6 +276,15 @@ class Market:
             ).all()
         return [{"id": row.id, "intent": row.token} for row in rows]
 
+    def pool(self, pool_id: int) -> Pool:
+        """A pool: how many buyers, how many items, in what category, open until when.
+
+        Raises:
+            LookupError: there is no such pool.
+        """
+        with self.engine.begin() as connection:
+            return pool(connection, pool_id)
+
     # helpers
 
     def _queue(
@@ -321,11 +334,18 @@ def _each_category(body: ExchangeSubscribe) -> list[_Rule]:
 
 
 def _close(connection: Connection, ids: list[int], pseudonyms: list[str], state: str) -> None:
-    """Close intents everywhere: their state, deliveries not yet made, and their mailboxes."""
-    connection.execute(update(intents).where(intents.c.id.in_(ids)).values(state=state))
-    connection.execute(
-        delete(deliveries).where(
-            deliveries.c.intent.in_(ids), deliveries.c.state.in_([PENDING, PULL])
+    """Close intents everywhere.
+
+    Their state, the deliveries not yet made, their mailboxes, and their place in a pool.
+    """
+    pooled = connection.execute(
+        select(intents.c.pool_id, intents.c.quantity).where(
+            intents.c.id.in_(ids), intents.c.pool_id.is_not(None)
         )
-    )
+    ).all()
+    for pool_id, quantity in pooled:
+        leave_pool(connection, pool_id, quantity)
+    # The signed intent goes: only what demand signals count is left.
+    connection.execute(update(intents).where(intents.c.id.in_(ids)).values(state=state, token=""))
+    connection.execute(delete(deliveries).where(deliveries.c.intent.in_(ids)))
     connection.execute(delete(mailbox).where(mailbox.c.recipient.in_(pseudonyms)))

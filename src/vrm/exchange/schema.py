@@ -44,6 +44,8 @@ intents = Table(
     Column("max_price", Float, nullable=False),
     Column("currency", String(3), nullable=False),
     Column("pool", Boolean, nullable=False),
+    Column("pool_id", Integer, index=True),  # the group it joined, if pooled
+    Column("quantity", Integer, nullable=False, server_default="1"),
     Column("token", Text, nullable=False),  # the person's signed intent, as it came
     Column("state", String(16), nullable=False),  # live | withdrawn | expired
     Column("created_at", Float, nullable=False),
@@ -73,4 +75,37 @@ mailbox = Table(
     Column("message", Text, nullable=False),  # a JWE the exchange cannot read
     Column("created_at", Float, nullable=False),
     Column("expires_at", Float, nullable=False),
+)
+
+pools = Table(
+    "pools",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("key", String(256), nullable=False, index=True),  # category|place|currency
+    Column("category", String(200), nullable=False),
+    Column("min_price", Float, nullable=False),  # the members' ranges, intersected
+    Column("max_price", Float, nullable=False),
+    Column("properties", Text, nullable=False),  # JSON: the item properties members share
+    Column("size", Integer, nullable=False),
+    Column("quantity", Integer, nullable=False),
+    Column("created_at", Float, nullable=False),
+    Column("closes_at", Float, nullable=False),
+)
+
+signal_budget = Table(
+    "signal_budget",
+    metadata,
+    Column("period", String(10), primary_key=True),  # a UTC day, YYYY-MM-DD
+    Column("spent", Float, nullable=False),  # the ε its demand-signal releases cost so far
+    Column("updated_at", Float, nullable=False),
+)
+
+signal_releases = Table(
+    "signal_releases",
+    metadata,
+    Column("period", String(10), primary_key=True),
+    Column("category", String(200), primary_key=True),  # the prefix; "" for every category
+    Column("document", Text, nullable=False),  # the release as served (JSON), served again
+    Column("epsilon", Float, nullable=False),
+    Column("created_at", Float, nullable=False),
 )

@@ -14,7 +14,16 @@ from sqlalchemy import Engine
 from vrm.exchange.market import Market
 from vrm.exchange.worker import MatchWorker
 from vrm.keyfile import load_or_create_identity
-from vrm.protocol import Identity, Message, ProtocolError, RefusalCode, Verifier
+from vrm.protocol import (
+    PING,
+    PING_RESPONSE,
+    PROBLEM_REPORT,
+    Identity,
+    Message,
+    ProtocolError,
+    RefusalCode,
+    Verifier,
+)
 from vrm.protocol.v1.intents import (
     EXCHANGE_SUBSCRIBE,
     INTENT,
@@ -103,6 +112,8 @@ class Exchange:
             await anyio.to_thread.run_sync(self.market.withdraw, message)
         elif message.type == EXCHANGE_SUBSCRIBE:
             await anyio.to_thread.run_sync(self.market.subscribe, message)
+        elif message.type in (PING, PING_RESPONSE, PROBLEM_REPORT):
+            return  # understood; nothing to keep
         else:
             raise ProtocolError(
                 RefusalCode.UNKNOWN_TYPE, f"the exchange's inbox does not take {message.type}"

@@ -18,8 +18,8 @@ import anyio.to_thread
 from sqlalchemy import Engine, select, update
 
 from vrm.exchange.market import DELIVERED, FAILED, PENDING
-from vrm.exchange.schema import deliveries, intents, vendors
-from vrm.protocol import Identity, compose
+from vrm.exchange.schema import deliveries, intents, pools, vendors
+from vrm.protocol import Identity, new_envelope, sign_message
 from vrm.protocol.v1.intents import INTENT_MATCH, IntentMatch
 from vrm.transport.backoff import Backoff
 from vrm.transport.delivery import DeliveryError, Sender
@@ -35,6 +35,8 @@ class _Due:
     token: str
     attempts: int
     give_up_at: float
+    pool_id: int | None
+    pool_size: int | None
 
 
 class MatchWorker:
@@ -99,12 +101,19 @@ class MatchWorker:
                 await self._wake.wait()
 
     async def _push(self, item: _Due) -> DeliveryError | None:
-        _, token = compose(
-            self.identity,
+        envelope = new_envelope(
             type=INTENT_MATCH,
+            sender=self.identity.did,
             to=item.vendor,
-            body=IntentMatch(intent=item.token, mailbox=self.mailbox_url),
+            message_id=f"match-{item.id}",  # the same id on every attempt: a repeat is a replay
+            body=IntentMatch(
+                intent=item.token,
+                mailbox=self.mailbox_url,
+                pool=item.pool_size or 1,
+                pool_id=None if item.pool_id is None else f"pool-{item.pool_id}",
+            ),
         )
+        token = sign_message(envelope, self.identity)
         async with self._gate:
             try:
                 await self.sender.deliver(item.inbox, token)
@@ -122,9 +131,12 @@ class MatchWorker:
                     intents.c.token,
                     deliveries.c.attempts,
                     deliveries.c.give_up_at,
+                    intents.c.pool_id,
+                    pools.c.size,
                 )
                 .join(vendors, vendors.c.did == deliveries.c.vendor)
                 .join(intents, intents.c.id == deliveries.c.intent)
+                .outerjoin(pools, pools.c.id == intents.c.pool_id)
                 .where(deliveries.c.state == PENDING, deliveries.c.next_attempt_at <= self.clock())
                 .order_by(deliveries.c.id)
                 .limit(self.batch)

@@ -19,6 +19,7 @@ HANDLER_FAILED = "handler_failed"
 IN_PROGRESS = "in_progress"
 INVALID_REQUEST = "invalid_request"
 NOT_FOUND = "not_found"
+RATE_LIMITED = "rate_limited"
 
 STATUS_BY_CODE: dict[str, int] = {
     RefusalCode.MALFORMED: 400,
@@ -41,6 +42,7 @@ STATUS_BY_CODE: dict[str, int] = {
     NOT_FOUND: 404,
     HANDLER_FAILED: 500,
     IN_PROGRESS: 503,
+    RATE_LIMITED: 429,
 }
 
 TITLES: dict[str, str] = {
@@ -64,6 +66,7 @@ TITLES: dict[str, str] = {
     NOT_FOUND: "Not found",
     HANDLER_FAILED: "Message could not be handled",
     IN_PROGRESS: "Message is being handled",
+    RATE_LIMITED: "Too many requests",
 }
 
 

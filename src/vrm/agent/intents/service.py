@@ -216,7 +216,7 @@ def take_offers(
     for item in fetched:
         cursor = max(cursor, int(item["id"]))
         message = _opened(str(item["message"]), pseudonym, verifier)
-        if message is None or message.body.intent != record.message_id:  # type: ignore[attr-defined]
+        if message is None or not _for(message, record):
             continue
         kept = connection.execute(
             text(
@@ -320,6 +320,13 @@ def _opened(encrypted: str, pseudonym: Identity, verifier: Verifier) -> Message 
     except ProtocolError:
         return None  # not for us, forged or malformed: nothing to keep
     return message if isinstance(message.body, OfferBody) else None
+
+
+def _for(message: Message, record: IntentRecord) -> bool:
+    """True when the offer answers this intent and names its signer as the seller."""
+    body = message.body
+    assert isinstance(body, OfferBody)  # noqa: S101 - _opened keeps only offers
+    return body.intent == record.message_id and body.seller.did == message.sender
 
 
 _INTENTS = (

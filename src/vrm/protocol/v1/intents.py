@@ -151,6 +151,18 @@ class Subscription(Body):
     maxPrice: Amount | None = None
     priceCurrency: Currency | None = None
 
+    @model_validator(mode="after")
+    def _a_band_has_a_currency(self) -> Subscription:
+        if (self.minPrice is not None or self.maxPrice is not None) and not self.priceCurrency:
+            raise ValueError("a price band needs its priceCurrency")
+        if (
+            self.minPrice is not None
+            and self.maxPrice is not None
+            and self.minPrice > self.maxPrice
+        ):
+            raise ValueError("minPrice is above maxPrice")
+        return self
+
 
 class ExchangeSubscribe(Body):
     """A vendor's subscriptions at the exchange, replacing any it had (none: unsubscribe).
