@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Engine, delete, insert, select, update
+from sqlalchemy import Connection, Engine, bindparam, delete, insert, select, update
 
 from vrm.exchange.matching import SubscriptionIndex, SubscriptionRule, WantedSummary
 from vrm.exchange.pools import Pool, join_pool, leave_pool, pool
@@ -30,6 +30,17 @@ MAX_INTENT_LIFETIME = 90 * 24 * 3600
 """The furthest ahead an intent may expire."""
 MAX_MAILBOX = 200
 """Offers kept per pseudonym at most (the oldest go first)."""
+
+
+# The statements every intent runs, built once (building them cost more than running them).
+_EXISTING = select(intents.c.id, intents.c.message_id).where(
+    intents.c.pseudonym == bindparam("pseudonym")
+)
+_ADD_INTENT = insert(intents).returning(intents.c.id)
+_PUSHED = select(vendors.c.did).where(
+    vendors.c.did.in_(bindparam("matched", expanding=True)), vendors.c.inbox.is_not(None)
+)
+_ADD_DELIVERY = insert(deliveries)
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,11 +148,7 @@ class Market:
             currency=demand.priceSpecification.priceCurrency,
         )
         with self.engine.begin() as connection:
-            existing = connection.execute(
-                select(intents.c.id, intents.c.message_id).where(
-                    intents.c.pseudonym == message.sender
-                )
-            ).one_or_none()
+            existing = connection.execute(_EXISTING, {"pseudonym": message.sender}).one_or_none()
             if existing is not None:
                 if existing.message_id != message.id:
                     raise ProtocolError(
@@ -151,25 +158,24 @@ class Market:
                 return Published(existing.id, [], new=False)
             pooled = join_pool(connection, demand, now=now) if body.pool else None
             intent_id = connection.execute(
-                insert(intents)
-                .values(
-                    pseudonym=message.sender,
-                    message_id=message.id,
-                    category=wanted.category,
-                    country=wanted.country,
-                    region=wanted.region,
-                    min_price=wanted.min_price,
-                    max_price=wanted.max_price,
-                    currency=wanted.currency,
-                    pool=body.pool,
-                    pool_id=None if pooled is None else pooled.id,
-                    quantity=demand.eligibleQuantity.value,
-                    token=message.compact,
-                    state=LIVE,
-                    created_at=now,
-                    expires_at=float(demand.validThrough),
-                )
-                .returning(intents.c.id)
+                _ADD_INTENT,
+                {
+                    "pseudonym": message.sender,
+                    "message_id": message.id,
+                    "category": wanted.category,
+                    "country": wanted.country,
+                    "region": wanted.region,
+                    "min_price": wanted.min_price,
+                    "max_price": wanted.max_price,
+                    "currency": wanted.currency,
+                    "pool": body.pool,
+                    "pool_id": None if pooled is None else pooled.id,
+                    "quantity": demand.eligibleQuantity.value,
+                    "token": message.compact,
+                    "state": LIVE,
+                    "created_at": now,
+                    "expires_at": float(demand.validThrough),
+                },
             ).scalar_one()
             matched = self.index.match(wanted)
             self._queue(connection, intent_id, matched, now)
@@ -292,15 +298,9 @@ class Market:
     ) -> None:
         if not matched:
             return
-        pushed = set(
-            connection.execute(
-                select(vendors.c.did).where(
-                    vendors.c.did.in_(matched), vendors.c.inbox.is_not(None)
-                )
-            ).scalars()
-        )
+        pushed = set(connection.execute(_PUSHED, {"matched": matched}).scalars())
         connection.execute(
-            insert(deliveries),
+            _ADD_DELIVERY,
             [
                 {
                     "intent": intent_id,
