@@ -153,12 +153,12 @@ def create_exchange_app(
         message = await _signed(request, exchange, INTENTS_FETCH)
         limits["vendor"].take(message.sender)
         after = _after(message)
-        found = await anyio.to_thread.run_sync(
+        found, cursor = await anyio.to_thread.run_sync(
             lambda: exchange.market.for_vendor(message.sender, after=after)
         )
         return {
             "intents": found,
-            "next": found[-1]["id"] if found else after,
+            "next": cursor,
             "mailbox": exchange.worker.mailbox_url,
         }
 

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Engine, bindparam, delete, insert, select, update
+from sqlalchemy import Connection, Engine, bindparam, delete, insert, or_, select, update
 
 from vrm.exchange.matching import SubscriptionIndex, SubscriptionRule, WantedSummary
 from vrm.exchange.pools import Pool, join_pool, leave_pool, pool
@@ -37,9 +37,6 @@ _EXISTING = select(intents.c.id, intents.c.message_id).where(
     intents.c.pseudonym == bindparam("pseudonym")
 )
 _ADD_INTENT = insert(intents).returning(intents.c.id)
-_PUSHED = select(vendors.c.did).where(
-    vendors.c.did.in_(bindparam("matched", expanding=True)), vendors.c.inbox.is_not(None)
-)
 _ADD_DELIVERY = insert(deliveries)
 
 
@@ -72,6 +69,9 @@ class Market:
         self.clock = clock
         self.max_age = max_age
         self.index = SubscriptionIndex()
+        self.pushed_to: set[str] = set()
+        """Vendors with an inbox: the intents matched to them are pushed."""
+        self.subscribed_at: dict[str, float] = {}
         self.reload_subscriptions()
 
     # vendors
@@ -82,12 +82,20 @@ class Market:
         assert isinstance(body, ExchangeSubscribe)  # noqa: S101 - the caller dispatches
         vendor, now = message.sender, self.clock()
         with self.engine.begin() as connection:
+            # A vendor subscribing again (as an endpoint does at each start) keeps the time
+            # it first subscribed: the intents matched to it since are still its own.
+            since = connection.execute(
+                select(vendors.c.updated_at).where(vendors.c.did == vendor)
+            ).scalar()
             connection.execute(delete(subscriptions).where(subscriptions.c.vendor == vendor))
             connection.execute(delete(vendors).where(vendors.c.did == vendor))
             if body.subscriptions:
                 connection.execute(
                     insert(vendors).values(
-                        did=vendor, name=body.name, inbox=body.inbox, updated_at=now
+                        did=vendor,
+                        name=body.name,
+                        inbox=body.inbox,
+                        updated_at=now if since is None else since,
                     )
                 )
                 connection.execute(
@@ -111,6 +119,11 @@ class Market:
         """Rebuild the in-memory index from the store."""
         with self.engine.begin() as connection:
             rows = connection.execute(select(subscriptions)).all()
+            known = connection.execute(
+                select(vendors.c.did, vendors.c.inbox, vendors.c.updated_at)
+            ).all()
+        self.pushed_to = {row.did for row in known if row.inbox}
+        self.subscribed_at = {row.did: row.updated_at for row in known}
         self.index = SubscriptionIndex(
             SubscriptionRule(
                 vendor=row.vendor,
@@ -266,21 +279,43 @@ class Market:
             ).all()
         return [{"id": row.id, "message": row.message} for row in rows]
 
-    def for_vendor(self, vendor: str, *, after: int = 0, limit: int = 500) -> list[dict[str, Any]]:
-        """The live intents matched to ``vendor`` after the cursor ``after`` (its deliveries)."""
+    def for_vendor(
+        self, vendor: str, *, after: int = 0, limit: int = 500
+    ) -> tuple[list[dict[str, Any]], int]:
+        """The live intents matched to ``vendor`` after the cursor ``after``, and the next cursor.
+
+        An intent is matched to a vendor that fetches when its subscriptions, as they
+        were when the intent was published, cover it: the intents published since it
+        subscribed, selected by category here and checked rule by rule. Nothing is
+        written per vendor, however many intents each one matches.
+        """
+        rules = self.index.rules_of(vendor)
+        if not rules:
+            return [], after
+        categories = sorted({rule.category for rule in rules})
+        covered = or_(
+            *(or_(intents.c.category == c, intents.c.category.like(c + "/%")) for c in categories)
+        )
         with self.engine.begin() as connection:
             rows = connection.execute(
-                select(deliveries.c.id, intents.c.token)
-                .join(intents, intents.c.id == deliveries.c.intent)
+                select(intents)
                 .where(
-                    deliveries.c.vendor == vendor,
-                    deliveries.c.id > after,
+                    intents.c.id > after,
                     intents.c.state == LIVE,
+                    intents.c.created_at >= self.subscribed_at.get(vendor, 0.0),
+                    covered,
                 )
-                .order_by(deliveries.c.id)
+                .order_by(intents.c.id)
                 .limit(limit)
             ).all()
-        return [{"id": row.id, "intent": row.token} for row in rows]
+        found = []
+        for row in rows:
+            wanted = WantedSummary(
+                row.category, row.country, row.region, row.min_price, row.max_price, row.currency
+            )
+            if any(rule.covers(wanted) and _within(row.category, rule.category) for rule in rules):
+                found.append({"id": row.id, "intent": row.token})
+        return found, (rows[-1].id if rows else after)
 
     def pool(self, pool_id: int) -> Pool:
         """A pool: how many buyers, how many items, in what category, open until when.
@@ -298,19 +333,21 @@ class Market:
     ) -> None:
         if not matched:
             return
-        pushed = set(connection.execute(_PUSHED, {"matched": matched}).scalars())
+        pushed = [vendor for vendor in matched if vendor in self.pushed_to]
+        if not pushed:
+            return  # vendors that fetch select what covers them (for_vendor)
         connection.execute(
             _ADD_DELIVERY,
             [
                 {
                     "intent": intent_id,
                     "vendor": vendor,
-                    "state": PENDING if vendor in pushed else PULL,
+                    "state": PENDING,
                     "attempts": 0,
                     "next_attempt_at": now,
                     "give_up_at": now + self.max_age,
                 }
-                for vendor in matched
+                for vendor in pushed
             ],
         )
 
@@ -331,6 +368,11 @@ def _each_category(body: ExchangeSubscribe) -> list[_Rule]:
         for sub in body.subscriptions
         for category in dict.fromkeys(sub.categories)
     ]
+
+
+def _within(category: str, prefix: str) -> bool:
+    """True when ``category`` is ``prefix`` or below it, on whole segments."""
+    return category == prefix or category.startswith(prefix + "/")
 
 
 def _close(connection: Connection, ids: list[int], pseudonyms: list[str], state: str) -> None:

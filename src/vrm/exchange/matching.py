@@ -59,10 +59,16 @@ class SubscriptionIndex:
 
     def __init__(self, rules: Iterable[SubscriptionRule] = ()) -> None:
         self._by_category: dict[str, list[SubscriptionRule]] = defaultdict(list)
+        self._by_vendor: dict[str, list[SubscriptionRule]] = defaultdict(list)
         self.size = 0
         for rule in rules:
             self._by_category[rule.category].append(rule)
+            self._by_vendor[rule.vendor].append(rule)
             self.size += 1
+
+    def rules_of(self, vendor: str) -> list[SubscriptionRule]:
+        """The subscriptions of one vendor."""
+        return list(self._by_vendor.get(vendor, ()))
 
     def match(self, wanted: WantedSummary) -> list[str]:
         """The vendors with a subscription covering ``wanted``, each once, in a stable order."""

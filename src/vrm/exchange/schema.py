@@ -16,7 +16,7 @@ vendors = Table(
     Column("did", String(512), primary_key=True),
     Column("name", String(200), nullable=False),
     Column("inbox", String(2048)),  # NULL: the vendor pulls
-    Column("updated_at", Float, nullable=False),
+    Column("updated_at", Float, nullable=False),  # when it first subscribed
 )
 
 subscriptions = Table(
