@@ -145,13 +145,42 @@ class Market:
             ProtocolError: ``invalid_body`` when it has expired, expires too far
                 ahead, or its pseudonym already published another intent.
         """
+        [outcome] = self.publish_many([message])
+        if isinstance(outcome, ProtocolError):
+            raise outcome
+        return outcome
+
+    def publish_many(self, messages: list[Message]) -> list[Published | ProtocolError]:
+        """Take several intents in one transaction (group commit); one outcome each, in order.
+
+        An intent refused (see :meth:`publish`) gets its error; the others are taken.
+        """
+        now = self.clock()
+        outcomes: list[Published | ProtocolError] = []
+        with self.engine.begin() as connection:
+            for message in messages:
+                try:
+                    outcomes.append(self._publish(connection, message, now))
+                except ProtocolError as exc:
+                    outcomes.append(exc)
+        return outcomes
+
+    def _publish(self, connection: Connection, message: Message, now: float) -> Published:
         body = message.body
         assert isinstance(body, Intent)  # noqa: S101 - the caller dispatches
-        now, demand = self.clock(), body.demand
+        demand = body.demand
         if demand.validThrough <= now:
             raise ProtocolError(RefusalCode.INVALID_BODY, "the intent has already expired")
         if demand.validThrough > now + MAX_INTENT_LIFETIME:
             raise ProtocolError(RefusalCode.INVALID_BODY, "an intent lives 90 days at most")
+        existing = connection.execute(_EXISTING, {"pseudonym": message.sender}).one_or_none()
+        if existing is not None:
+            if existing.message_id != message.id:
+                raise ProtocolError(
+                    RefusalCode.INVALID_BODY,
+                    "this pseudonym already published an intent: use a new one per intent",
+                )
+            return Published(existing.id, [], new=False)
         wanted = WantedSummary(
             category=demand.category,
             country=demand.areaServed.country,
@@ -160,38 +189,29 @@ class Market:
             max_price=demand.priceSpecification.maxPrice,
             currency=demand.priceSpecification.priceCurrency,
         )
-        with self.engine.begin() as connection:
-            existing = connection.execute(_EXISTING, {"pseudonym": message.sender}).one_or_none()
-            if existing is not None:
-                if existing.message_id != message.id:
-                    raise ProtocolError(
-                        RefusalCode.INVALID_BODY,
-                        "this pseudonym already published an intent: use a new one per intent",
-                    )
-                return Published(existing.id, [], new=False)
-            pooled = join_pool(connection, demand, now=now) if body.pool else None
-            intent_id = connection.execute(
-                _ADD_INTENT,
-                {
-                    "pseudonym": message.sender,
-                    "message_id": message.id,
-                    "category": wanted.category,
-                    "country": wanted.country,
-                    "region": wanted.region,
-                    "min_price": wanted.min_price,
-                    "max_price": wanted.max_price,
-                    "currency": wanted.currency,
-                    "pool": body.pool,
-                    "pool_id": None if pooled is None else pooled.id,
-                    "quantity": demand.eligibleQuantity.value,
-                    "token": message.compact,
-                    "state": LIVE,
-                    "created_at": now,
-                    "expires_at": float(demand.validThrough),
-                },
-            ).scalar_one()
-            matched = self.index.match(wanted)
-            self._queue(connection, intent_id, matched, now)
+        pooled = join_pool(connection, demand, now=now) if body.pool else None
+        intent_id = connection.execute(
+            _ADD_INTENT,
+            {
+                "pseudonym": message.sender,
+                "message_id": message.id,
+                "category": wanted.category,
+                "country": wanted.country,
+                "region": wanted.region,
+                "min_price": wanted.min_price,
+                "max_price": wanted.max_price,
+                "currency": wanted.currency,
+                "pool": body.pool,
+                "pool_id": None if pooled is None else pooled.id,
+                "quantity": demand.eligibleQuantity.value,
+                "token": message.compact,
+                "state": LIVE,
+                "created_at": now,
+                "expires_at": float(demand.validThrough),
+            },
+        ).scalar_one()
+        matched = self.index.match(wanted)
+        self._queue(connection, intent_id, matched, now)
         return Published(intent_id, matched, new=True)
 
     def withdraw(self, message: Message) -> bool:

@@ -11,6 +11,7 @@ from pathlib import Path
 import anyio.to_thread
 from sqlalchemy import Engine
 
+from vrm.exchange.batching import IntentBatcher
 from vrm.exchange.market import Market
 from vrm.exchange.worker import MatchWorker
 from vrm.keyfile import load_or_create_identity
@@ -66,6 +67,9 @@ class Exchange:
     inbox: Inbox
     worker: MatchWorker
 
+    def __post_init__(self) -> None:
+        self.batcher = IntentBatcher(self.market, on_matched=self.worker.wake)
+
     @classmethod
     def open(cls, settings: ExchangeSettings, *, home: Path, public_url: str) -> Exchange:
         """Open (creating on first use) the exchange whose key and store live in ``home``."""
@@ -105,9 +109,7 @@ class Exchange:
     async def handle(self, message: Message) -> None:
         """Apply a verified message from a person or a vendor (off the event loop)."""
         if message.type == INTENT:
-            published = await anyio.to_thread.run_sync(self.market.publish, message)
-            if published.vendors:
-                self.worker.wake()
+            await self.batcher.publish(message)
         elif message.type == INTENT_WITHDRAW:
             await anyio.to_thread.run_sync(self.market.withdraw, message)
         elif message.type == EXCHANGE_SUBSCRIBE:
