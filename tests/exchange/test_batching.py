@@ -6,6 +6,8 @@ import asyncio
 import time
 from pathlib import Path
 
+from sqlalchemy import Engine
+
 from tests.exchange.test_pools import EXCHANGE, intent
 from vrm.exchange.batching import IntentBatcher
 from vrm.exchange.market import Market
@@ -16,10 +18,11 @@ from vrm.protocol.v1.intents import INTENT, intent_types
 from vrm.storage import database_engine, migrate_to_newest
 
 
-def test_concurrent_intents_are_written_in_few_transactions_each_answered(tmp_path: Path) -> None:
+def test_concurrent_intents_are_written_in_few_transactions_each_answered(
+    exchange_engine: Engine,
+) -> None:
     """100 intents at once: all stored, a refused one refused alone, far fewer commits."""
-    engine = database_engine(tmp_path / "exchange.db")
-    migrate_to_newest(engine, MIGRATIONS)
+    engine = exchange_engine
     market = Market(engine)
     batches: list[int] = []
     publish_many = market.publish_many

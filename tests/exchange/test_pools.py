@@ -3,23 +3,20 @@
 from __future__ import annotations
 
 import time
-from pathlib import Path
 from typing import Any
+
+from sqlalchemy import Engine
 
 from vrm.exchange.market import Market
 from vrm.exchange.schema import intents
-from vrm.exchange.service import MIGRATIONS
 from vrm.protocol import Identity, Message, Verifier, compose
-from vrm.protocol.v1.intents import INTENT, INTENT_WITHDRAW, intent_types
-from vrm.storage import database_engine, migrate_to_newest
+from vrm.protocol.v1.intents import EXCHANGE_SUBSCRIBE, INTENT, INTENT_WITHDRAW, intent_types
 
 EXCHANGE = Identity.generate()
 NOW = time.time()
 
 
-def market(tmp_path: Path) -> Market:
-    engine = database_engine(tmp_path / "exchange.db")
-    migrate_to_newest(engine, MIGRATIONS)
+def market(engine: Engine) -> Market:
     return Market(engine, clock=lambda: NOW)
 
 
@@ -60,9 +57,9 @@ def pool_of(book: Market, published: int) -> int | None:
     return found
 
 
-def test_compatible_intents_join_one_pool_and_others_do_not(tmp_path: Path) -> None:
+def test_compatible_intents_join_one_pool_and_others_do_not(exchange_engine: Engine) -> None:
     """Same category, place and currency, overlapping prices, no contradicting property."""
-    book = market(tmp_path)
+    book = market(exchange_engine)
     first = book.publish(intent(tariff="green")).intent
     same = book.publish(intent(low=60, high=120, quantity=3)).intent
     pool = pool_of(book, first)
@@ -80,9 +77,11 @@ def test_compatible_intents_join_one_pool_and_others_do_not(tmp_path: Path) -> N
     assert (shown.size, shown.quantity) == (2, 4)
 
 
-def test_a_pool_closes_after_its_window_and_a_withdrawal_leaves_it(tmp_path: Path) -> None:
+def test_a_pool_closes_after_its_window_and_a_withdrawal_leaves_it(
+    exchange_engine: Engine,
+) -> None:
     """A member who withdraws is no longer counted; a late intent opens a new pool."""
-    book = market(tmp_path)
+    book = market(exchange_engine)
     person = Identity.generate()
     first_message = intent(person=person)
     first = book.publish(first_message).intent
@@ -98,3 +97,27 @@ def test_a_pool_closes_after_its_window_and_a_withdrawal_leaves_it(tmp_path: Pat
     assert (book.pool(pool).size, book.pool(pool).quantity) == (1, 2)
     later = Market(book.engine, clock=lambda: NOW + 3 * 86400)
     assert pool_of(later, later.publish(intent()).intent) != pool
+
+
+def test_a_vendor_that_fetches_gets_what_covers_it_since_it_first_subscribed(
+    exchange_engine: Engine,
+) -> None:
+    """Pull: intents published after it subscribed, in its categories and places, in order."""
+    book = market(exchange_engine)
+    early = book.publish(intent(category="energy/gas")).intent
+    vendor = Identity.generate()
+    body = {
+        "name": "gas and power",
+        "subscriptions": [{"categories": ["energy"], "regions": ["GB"]}],
+    }
+    _, token = compose(vendor, type=EXCHANGE_SUBSCRIBE, to=EXCHANGE.did, body=body)
+    verifier = Verifier(receiver=EXCHANGE.did, types=intent_types(), seen_ids=None)
+    later = Market(exchange_engine, clock=lambda: NOW + 60)
+    later.subscribe(verifier.verify(token))
+    covered = [later.publish(intent(category=c)).intent for c in ("energy/gas", "energy")]
+    later.publish(intent(category="energy/gas", country="FR"))  # another place
+    later.publish(intent(category="energy-saving"))  # not within energy
+    found, cursor = later.for_vendor(vendor.did)
+    assert [item["id"] for item in found] == covered
+    assert early not in [item["id"] for item in found]
+    assert later.for_vendor(vendor.did, after=cursor) == ([], cursor)
