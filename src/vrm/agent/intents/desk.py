@@ -111,9 +111,8 @@ class IntentDesk:
         """Withdraw an intent everywhere (the exchange tells the vendors)."""
         with self.agent._transaction() as (connection, queued, now, max_age):
             record = intents.get_intent(connection, self.agent.sealer, intent_id)
-            queued.append(
-                intents.withdraw(connection, self.agent.sealer, record, max_age=max_age, now=now)
-            )
+            sent = intents.withdraw(connection, self.agent.sealer, record, max_age=max_age, now=now)
+            queued += [sent] if sent else []
             return intents.get_intent(connection, self.agent.sealer, intent_id)
 
     def intents(self) -> list[IntentRecord]:
@@ -247,16 +246,15 @@ class IntentDesk:
                         )
                     )
                 intents.set_offer_state(connection, other, intents.DECLINED, now=now)
-            queued.append(
-                intents.withdraw(
-                    connection,
-                    self.agent.sealer,
-                    record,
-                    state=intents.ACCEPTED,
-                    max_age=max_age,
-                    now=now,
-                )
+            sent = intents.withdraw(
+                connection,
+                self.agent.sealer,
+                record,
+                state=intents.ACCEPTED,
+                max_age=max_age,
+                now=now,
             )
+            queued += [sent] if sent else []
             return relationship
 
     async def _inbox_of(self, offer: OfferRecord) -> str | None:

@@ -18,7 +18,7 @@ from sqlalchemy import Connection, text
 from vrm.agent.audit import service as audit
 from vrm.agent.errors import Conflict, NotFound
 from vrm.agent.identities.service import Purpose, create_identity, load_identity
-from vrm.agent.outbox.store import DEFAULT_MAX_AGE, enqueue
+from vrm.agent.outbox.store import DEFAULT_MAX_AGE, cancel_pending, enqueue
 from vrm.protocol import Discovery, Identity, Message, ProtocolError, Verifier, decrypt
 from vrm.protocol.kept import verify_kept
 from vrm.protocol.v1.intents import (
@@ -164,26 +164,32 @@ def withdraw(
     state: str = WITHDRAWN,
     max_age: float = DEFAULT_MAX_AGE,
     now: float,
-) -> str:
-    """Withdraw a live intent at the exchange; return the message id.
+) -> str | None:
+    """Withdraw a live intent at the exchange; return the id of the message queued, if any.
+
+    An intent still waiting in the outbox is simply not sent: nothing is withdrawn
+    then (a withdrawal queued beside it could reach the exchange first).
 
     Raises:
         Conflict: it is no longer live.
     """
     if record.state != LIVE:
         raise Conflict(f"intent {record.id} is {record.state}")
-    message_id = enqueue(
-        connection,
-        sealer,
-        sender=pseudonym_of(connection, sealer, record),
-        to=record.exchange["did"],
-        inbox=record.exchange["inbox"],
-        type=INTENT_WITHDRAW,
-        body=IntentWithdraw(intent=record.message_id),
-        vendor_id=None,
-        max_age=max_age,
-        now=now,
-    )
+    if cancel_pending(connection, record.message_id):
+        message_id = None
+    else:
+        message_id = enqueue(
+            connection,
+            sealer,
+            sender=pseudonym_of(connection, sealer, record),
+            to=record.exchange["did"],
+            inbox=record.exchange["inbox"],
+            type=INTENT_WITHDRAW,
+            body=IntentWithdraw(intent=record.message_id),
+            vendor_id=None,
+            max_age=max_age,
+            now=now,
+        )
     connection.execute(
         text("UPDATE intents SET state = :state WHERE id = :id"), {"state": state, "id": record.id}
     )

@@ -220,6 +220,15 @@ def pending_due(connection: Connection, message_ids: Sequence[str], *, now: floa
     return [message_id for (message_id,) in rows]
 
 
+def cancel_pending(connection: Connection, message_id: str) -> bool:
+    """Take a message not yet delivered out of the outbox; False when it was sent or failed."""
+    removed = connection.execute(
+        text("DELETE FROM outbox WHERE message_id = :id AND state = 'pending' RETURNING id"),
+        {"id": message_id},
+    ).all()
+    return bool(removed)
+
+
 def states_of(connection: Connection, message_ids: Sequence[str]) -> dict[str, str]:
     """The delivery state of each of ``message_ids``."""
     rows = connection.execute(
