@@ -172,6 +172,9 @@ def test_an_intent_reaches_the_vendors_it_matches_and_their_offers_reach_only_th
 
     # Withdrawn: gone for the vendors, the mailbox emptied, no more offers taken.
     assert send(exchange, person, INTENT_WITHDRAW, {"intent": intent_id}).status_code == 202
+    eventually(
+        lambda: matched(0)[0].get("withdrawn"), what="the pushed vendor told of the withdrawal"
+    )
     assert fetch(exchange, puller, "/intents/fetch", INTENTS_FETCH).json()["intents"] == []
     assert fetch(exchange, person, "/mailbox/fetch", MAILBOX_FETCH).json()["messages"] == []
     late = httpx.post(

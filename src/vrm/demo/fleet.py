@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import hashlib
+import json
 import logging
 import time
 from collections.abc import AsyncIterator
@@ -52,7 +53,8 @@ from vrm.protocol import (
     compose,
     relationship_types,
 )
-from vrm.protocol.v1.intents import IntentMatch, intent_types
+from vrm.protocol.encoding import b64url_decode
+from vrm.protocol.v1.intents import IntentMatch, IntentWithdraw, intent_types
 from vrm.terms import AgreementInvalid, Proffer, Terms, accept, countersigned, library, proffer
 from vrm.transport import AiohttpTransport, DeliveryError, Inbox, Sender, mount_party
 from vrm.transport.address_policy import AddressPolicy
@@ -152,7 +154,15 @@ class Fleet:
         """Apply one verified message to the vendor's records (idempotent by version)."""
         body = message.body
         if isinstance(body, IntentMatch):
-            vendor.matches.append({"exchange": message.sender, **body.model_dump()})
+            intent_id = json.loads(b64url_decode(body.intent.split(".")[1]))["id"]
+            vendor.matches.append(
+                {"exchange": message.sender, "intent_id": intent_id, **body.model_dump()}
+            )
+            return
+        if isinstance(body, IntentWithdraw):  # only exchanges tell vendors of withdrawals
+            for match in vendor.matches:
+                if match["exchange"] == message.sender and match["intent_id"] == body.intent:
+                    match["withdrawn"] = True
             return
         if isinstance(body, RelationshipState) and body.state not in PERSON_STATES:
             raise ProtocolError(

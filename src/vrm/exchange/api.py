@@ -237,5 +237,6 @@ def _after(message: Message) -> int:
 
 async def _expire(exchange: Exchange) -> None:
     while True:
-        await anyio.to_thread.run_sync(exchange.market.expire)
+        if await anyio.to_thread.run_sync(exchange.market.expire):
+            exchange.worker.wake()  # vendors the expired intents were pushed to are told
         await asyncio.sleep(HOUSEKEEPING_SECONDS)

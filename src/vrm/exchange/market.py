@@ -26,6 +26,8 @@ from vrm.protocol.v1.intents import ExchangeSubscribe, Intent, IntentWithdraw
 
 LIVE, WITHDRAWN, EXPIRED = "live", "withdrawn", "expired"
 PENDING, DELIVERED, FAILED, PULL = "pending", "delivered", "failed", "pull"
+MATCH = "match"
+"""A delivery of an intent matched to the vendor (the other kind: WITHDRAWN)."""
 MAX_INTENT_LIFETIME = 90 * 24 * 3600
 """The furthest ahead an intent may expire."""
 MAX_MAILBOX = 200
@@ -398,7 +400,8 @@ def _within(category: str, prefix: str) -> bool:
 def _close(connection: Connection, ids: list[int], pseudonyms: list[str], state: str) -> None:
     """Close intents everywhere.
 
-    Their state, the deliveries not yet made, their mailboxes, and their place in a pool.
+    Their state, the deliveries not yet made (a vendor that was pushed one is told it
+    is withdrawn), their mailboxes, and their place in a pool.
     """
     pooled = connection.execute(
         select(intents.c.pool_id, intents.c.quantity).where(
@@ -407,7 +410,32 @@ def _close(connection: Connection, ids: list[int], pseudonyms: list[str], state:
     ).all()
     for pool_id, quantity in pooled:
         leave_pool(connection, pool_id, quantity)
+    # Vendors the intent was pushed to are told it is gone; pushes not made are dropped.
+    told = connection.execute(
+        select(deliveries.c.intent, deliveries.c.vendor).where(
+            deliveries.c.intent.in_(ids),
+            deliveries.c.kind == MATCH,
+            deliveries.c.state == DELIVERED,
+        )
+    ).all()
+    connection.execute(delete(deliveries).where(deliveries.c.intent.in_(ids)))
+    if told:
+        now = time.time()
+        connection.execute(
+            insert(deliveries),
+            [
+                {
+                    "intent": intent_id,
+                    "vendor": vendor,
+                    "kind": WITHDRAWN,
+                    "state": PENDING,
+                    "attempts": 0,
+                    "next_attempt_at": now,
+                    "give_up_at": now + 24 * 3600.0,
+                }
+                for intent_id, vendor in told
+            ],
+        )
     # The signed intent goes: only what demand signals count is left.
     connection.execute(update(intents).where(intents.c.id.in_(ids)).values(state=state, token=""))
-    connection.execute(delete(deliveries).where(deliveries.c.intent.in_(ids)))
     connection.execute(delete(mailbox).where(mailbox.c.recipient.in_(pseudonyms)))

@@ -58,6 +58,7 @@ deliveries = Table(
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("intent", Integer, nullable=False, index=True),
     Column("vendor", String(512), nullable=False),
+    Column("kind", String(16), nullable=False, server_default="match"),  # match | withdrawn
     # pending (to push) | delivered | failed | pull (kept for the vendor to fetch)
     Column("state", String(16), nullable=False),
     Column("attempts", Integer, nullable=False),

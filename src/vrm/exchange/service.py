@@ -111,7 +111,8 @@ class Exchange:
         if message.type == INTENT:
             await self.batcher.publish(message)
         elif message.type == INTENT_WITHDRAW:
-            await anyio.to_thread.run_sync(self.market.withdraw, message)
+            if await anyio.to_thread.run_sync(self.market.withdraw, message):
+                self.worker.wake()  # vendors it was pushed to are told
         elif message.type == EXCHANGE_SUBSCRIBE:
             await anyio.to_thread.run_sync(self.market.subscribe, message)
         elif message.type in (PING, PING_RESPONSE, PROBLEM_REPORT):

@@ -17,10 +17,10 @@ import anyio
 import anyio.to_thread
 from sqlalchemy import Engine, select, update
 
-from vrm.exchange.market import DELIVERED, FAILED, PENDING
+from vrm.exchange.market import DELIVERED, FAILED, PENDING, WITHDRAWN
 from vrm.exchange.schema import deliveries, intents, pools, vendors
 from vrm.protocol import Identity, new_envelope, sign_message
-from vrm.protocol.v1.intents import INTENT_MATCH, IntentMatch
+from vrm.protocol.v1.intents import INTENT_MATCH, INTENT_WITHDRAW, IntentMatch, IntentWithdraw
 from vrm.transport.backoff import Backoff
 from vrm.transport.delivery import DeliveryError, Sender
 
@@ -37,6 +37,8 @@ class _Due:
     give_up_at: float
     pool_id: int | None
     pool_size: int | None
+    kind: str
+    intent_id: str
 
 
 class MatchWorker:
@@ -101,6 +103,15 @@ class MatchWorker:
                 await self._wake.wait()
 
     async def _push(self, item: _Due) -> DeliveryError | None:
+        if item.kind == WITHDRAWN:
+            envelope = new_envelope(
+                type=INTENT_WITHDRAW,
+                sender=self.identity.did,
+                to=item.vendor,
+                message_id=f"withdrawn-{item.id}",
+                body=IntentWithdraw(intent=item.intent_id),
+            )
+            return await self._send(item, sign_message(envelope, self.identity))
         envelope = new_envelope(
             type=INTENT_MATCH,
             sender=self.identity.did,
@@ -113,7 +124,9 @@ class MatchWorker:
                 pool_id=None if item.pool_id is None else f"pool-{item.pool_id}",
             ),
         )
-        token = sign_message(envelope, self.identity)
+        return await self._send(item, sign_message(envelope, self.identity))
+
+    async def _send(self, item: _Due, token: str) -> DeliveryError | None:
         async with self._gate:
             try:
                 await self.sender.deliver(item.inbox, token)
@@ -133,6 +146,8 @@ class MatchWorker:
                     deliveries.c.give_up_at,
                     intents.c.pool_id,
                     pools.c.size,
+                    deliveries.c.kind,
+                    intents.c.message_id,
                 )
                 .join(vendors, vendors.c.did == deliveries.c.vendor)
                 .join(intents, intents.c.id == deliveries.c.intent)
@@ -141,7 +156,7 @@ class MatchWorker:
                 .order_by(deliveries.c.id)
                 .limit(self.batch)
             ).all()
-        return [_Due(*row) for row in rows if row.inbox]
+        return [_Due(*tuple(row)) for row in rows if row.inbox]
 
     def _record(self, outcomes: list[tuple[_Due, DeliveryError | None]]) -> None:
         now = self.clock()

@@ -31,7 +31,14 @@ from sqlalchemy import Engine
 
 from vrm.keyfile import load_or_create_identity
 from vrm.protocol import Discovery, Identity, Message, Verifier, relationship_types
-from vrm.protocol.v1.intents import INTENT_MATCH, OFFER_DECLINE, IntentMatch, OfferDecline
+from vrm.protocol.v1.intents import (
+    INTENT_MATCH,
+    INTENT_WITHDRAW,
+    OFFER_DECLINE,
+    IntentMatch,
+    IntentWithdraw,
+    OfferDecline,
+)
 from vrm.storage import database_engine, migrate_to_newest
 from vrm.transport.address_policy import AddressPolicy
 from vrm.transport.client import AiohttpTransport, Transport
@@ -51,7 +58,7 @@ SEEN_IDS_FILE = "seen-ids.db"
 IDLE_POLL_SECONDS = 30.0
 INBOX_PATH = "/inbox"
 """Where ``create_vendor_app`` serves the inbox: exchanges push to ``public_url`` + this."""
-_FROM_EXCHANGES_AND_PSEUDONYMS = (INTENT_MATCH, OFFER_DECLINE)
+_FROM_EXCHANGES_AND_PSEUDONYMS = (INTENT_MATCH, INTENT_WITHDRAW, OFFER_DECLINE)
 
 
 @dataclass
@@ -132,6 +139,7 @@ class VendorEndpoint:
         # Of intentcasting, the inbox takes only what comes to a vendor: matches, declines.
         types.add(INTENT_MATCH, IntentMatch)
         types.add(OFFER_DECLINE, OfferDecline)
+        types.add(INTENT_WITHDRAW, IntentWithdraw)
         verifier = Verifier(receiver=identity.did, types=types, seen_ids=seen_ids)
         endpoint = cls(
             settings=settings,

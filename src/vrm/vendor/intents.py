@@ -37,6 +37,7 @@ from vrm.protocol.v1.intents import (
     Demand,
     Intent,
     IntentMatch,
+    IntentWithdraw,
     OfferDecline,
     Seller,
     intent_types,
@@ -108,6 +109,21 @@ class Intents:
                     pool=body.pool,
                     pool_id=body.pool_id,
                     now=self.clock(),
+                )
+            elif isinstance(body, IntentWithdraw):
+                if not _subscribed_at(connection, message.sender):
+                    raise ProtocolError(
+                        RefusalCode.WRONG_RECIPIENT,
+                        "only an exchange this endpoint subscribed at tells it of withdrawals",
+                    )
+                connection.execute(
+                    update(matched_intents)
+                    .where(
+                        matched_intents.c.exchange == message.sender,
+                        matched_intents.c.intent_id == body.intent,
+                        matched_intents.c.state.in_(["open", "offered"]),
+                    )
+                    .values(state="withdrawn")
                 )
             elif isinstance(body, OfferDecline):
                 _declined(connection, message.sender, body, now=self.clock())
