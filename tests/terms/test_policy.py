@@ -115,3 +115,42 @@ def test_judge_alternative(rule: AlternativeRule, as_protective: Answer, weaker:
     assert judge_alternative(wanted, terms("SD-BASE"), rule) == as_protective
     assert judge_alternative(wanted, terms("PDC-AI"), rule) == weaker
     assert judge_alternative(terms("SD-BASE", "delete-on-end"), terms("SD-BASE"), rule) == weaker
+
+
+def test_reworded_terms_are_never_signed_in_the_proffers_words() -> None:
+    """A known id with other words: not accepted, and the alternative carries the library's."""
+    from vrm.terms import Terms, VendorTermsPolicy, library
+
+    found = library()
+    mine_too = found.term("mine-too")
+    reworded = mine_too.model_copy(update={"text": ("The vendor owes the person 1,000,000 EUR.",)})
+    proffered = Terms(agreement=found.agreement("SD-BASE"), additional=(reworded,))
+    policy = VendorTermsPolicy(
+        accepts=frozenset({"SD-BASE"}),
+        accepts_additional=frozenset({"mine-too"}),
+        alternative="SD-BASE",
+    )
+    assert policy.decide(proffered).value == "alternative"
+    offered = policy.alternative_terms(found, proffered)
+    assert offered is not None
+    assert offered.additional == (mine_too,)
+
+
+def test_an_alternative_in_other_words_or_with_an_extra_term_is_asked_about() -> None:
+    """The agent takes an alternative alone only in the library's words, with no new term."""
+    from vrm.terms import AlternativeRule, Terms, judge_alternative, library
+
+    found = library()
+    wanted = Terms(agreement=found.agreement("SD-BASE"), additional=(found.term("mine-too"),))
+    reworded = found.agreement("SD-BASE").model_copy(
+        update={"text": ("The person owes the vendor 500 EUR a month.",)}
+    )
+    in_other_words = Terms(agreement=reworded, additional=(found.term("mine-too"),))
+    extra = Terms(
+        agreement=found.agreement("SD-BASE"),
+        additional=(found.term("mine-too"), found.term("NoStalking")),
+    )
+    for offered in (in_other_words, extra):
+        assert judge_alternative(wanted, offered, AlternativeRule.ASK).value == "pending"
+        assert judge_alternative(wanted, offered, AlternativeRule.REJECT).value == "rejected"
+    assert judge_alternative(wanted, wanted, AlternativeRule.ASK).value == "accepted"

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from vrm.terms.agreement import Terms
-from vrm.terms.library import Library
+from vrm.terms.library import Library, UnknownTerm, library
 
 
 class Answer(StrEnum):
@@ -59,10 +59,10 @@ class VendorTermsPolicy:
         )
 
     def decide(self, terms: Terms) -> Answer:
-        """The answer to proffered ``terms``."""
+        """The answer to proffered ``terms``: accepted only when worded as in the library."""
         if self.manual:
             return Answer.PENDING
-        if self.accepted(terms):
+        if self.accepted(terms) and worded_as_in(library(), terms):
             return Answer.ACCEPTED
         if self.alternative is not None:
             return Answer.ALTERNATIVE
@@ -77,8 +77,14 @@ class VendorTermsPolicy:
         if self.alternative is None:
             return None
         extra = {i.casefold() for i in self.accepts_additional}
-        kept = tuple(term for term in proffered.additional if term.id.casefold() in extra)
-        return Terms(agreement=library.agreement(self.alternative), additional=kept)
+        kept = []
+        for term in proffered.additional:  # the library's words, never the proffer's
+            if term.id.casefold() in extra:
+                try:
+                    kept.append(library.term(term.id))
+                except UnknownTerm:
+                    continue
+        return Terms(agreement=library.agreement(self.alternative), additional=tuple(kept))
 
 
 class AlternativeRule(StrEnum):
@@ -93,9 +99,27 @@ class AlternativeRule(StrEnum):
 
 
 def judge_alternative(wanted: Terms, offered: Terms, rule: AlternativeRule) -> Answer:
-    """The person's agent's answer to the alternative ``offered`` for ``wanted``."""
-    if rule != AlternativeRule.NEVER and not offered.obligations().weaker_than(
-        wanted.obligations()
+    """The person's agent's answer to the alternative ``offered`` for ``wanted``.
+
+    Taken on its own only when it is worded as in the library, adds no term the person
+    did not proffer, and protects at least as much, obligation by obligation.
+    """
+    asked = {term.id.casefold() for term in wanted.additional}
+    familiar = worded_as_in(library(), offered) and all(
+        term.id.casefold() in asked for term in offered.additional
+    )
+    if (
+        rule != AlternativeRule.NEVER
+        and familiar
+        and not offered.obligations().weaker_than(wanted.obligations())
     ):
         return Answer.ACCEPTED
     return Answer.REJECTED if rule == AlternativeRule.REJECT else Answer.PENDING
+
+
+def worded_as_in(known: Library, terms: Terms) -> bool:
+    """True when every agreement and term of ``terms`` is ``known``'s, word for word."""
+    try:
+        return all(known.any(term.id) == term for term in (terms.agreement, *terms.additional))
+    except UnknownTerm:
+        return False

@@ -197,9 +197,10 @@ def _vendor_erasure(
     connection: Connection, relationship: Relationship, message_id: str, now: float
 ) -> int:
     """A row for an erasure the vendor made without being asked (it confirms it all the same)."""
-    message = f"vendor:{message_id}"
+    message = f"vendor:{relationship.id}:{message_id}"
     kept = connection.execute(
-        text("SELECT id FROM data_requests WHERE message_id = :message"), {"message": message}
+        text("SELECT id FROM data_requests WHERE message_id = :message AND vendor_id = :vendor"),
+        {"message": message, "vendor": relationship.id},
     ).scalar()
     if kept is not None:
         return int(kept)  # the same confirmation again
