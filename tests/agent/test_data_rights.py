@@ -368,7 +368,11 @@ async def test_an_erasure_nobody_asked_for_is_kept(
 
     person.receive(message)
     [kept] = person.data_requests("Corner Shop")
-    assert (kept.kind, kept.state, kept.message_id) == ("erase", "answered", f"vendor:{message.id}")
+    assert (kept.kind, kept.state, kept.message_id) == (
+        "erase",
+        "answered",
+        f"vendor:{relationship.id}:{message.id}",
+    )
     assert kept.answer == message.compact
     assert kinds(person) == ["data.erased"]
     assert person.vendor("Corner Shop").person_state == "wants"
