@@ -122,11 +122,18 @@ def send_export(
     )
 
 
+MOST_FIELDS = 1024
+"""The most fields one export carries (the message's limit); ``truncated`` says when cut."""
+MOST_VENDOR_DATA = 256
+
+
 def export(connection: Connection, customer: Any, *, request_id: str, now: float) -> DataExport:
     """Everything held on the customer; history and deliveries cut to the newest to fit."""
     did = customer.did
     history = _exported_history(connection, did)
     deliveries = _exported_deliveries(connection, did)
+    held = _exported_fields(connection, did)
+    own = vendor_data_of(connection, did)
     whole = DataExport(
         request=request_id,
         generated_time=int(now),
@@ -135,13 +142,18 @@ def export(connection: Connection, customer: Any, *, request_id: str, now: float
             person_state=customer.person_state,
             created_time=int(customer.created_at),
         ),
-        fields=_exported_fields(connection, did),
+        fields=held[:MOST_FIELDS],
         history=history[-MOST_ITEMS:],
-        vendor_data=vendor_data_of(connection, did),
+        vendor_data=dict(list(own.items())[:MOST_VENDOR_DATA]),
         deliveries=deliveries[-MOST_ITEMS:],
         agreements=signed_agreements(connection, did)[-MOST_AGREEMENTS:],
     )
-    return fitted(whole, truncated=max(len(history), len(deliveries)) > MOST_ITEMS)
+    cut = (
+        max(len(history), len(deliveries)) > MOST_ITEMS
+        or len(held) > MOST_FIELDS
+        or len(own) > MOST_VENDOR_DATA
+    )
+    return fitted(whole, truncated=cut)
 
 
 def fitted(whole: DataExport, *, truncated: bool = False) -> DataExport:
