@@ -54,8 +54,13 @@ __all__ = [  # UnknownCustomer and NotPending were defined here first
 ]
 
 # Built once, like the statements of vrm.vendor.fields (docs/performance.md, vendor fan-out).
-_CUSTOMER = select(customers, agreements.in_force(customers.c.did).label("agreed")).where(
-    customers.c.did == bindparam("did")
+# Every change to a customer starts by reading its row: on PostgreSQL the row is locked
+# (FOR UPDATE) so that changes to one customer — an update racing an erasure, two answers
+# racing — happen one after the other; SQLite's transactions are serial already.
+_CUSTOMER = (
+    select(customers, agreements.in_force(customers.c.did).label("agreed"))
+    .where(customers.c.did == bindparam("did"))
+    .with_for_update(of=customers)
 )
 
 
