@@ -106,13 +106,23 @@ async def test_change_without_fields_is_one_row(tmp_path: Path) -> None:
     )
 
 
-async def test_an_erased_customer_is_one_customer_deleted_row(tmp_path: Path) -> None:
-    """Erasure is a row of kind customer.deleted carrying no value."""
+async def test_an_erased_customer_leaves_only_its_customer_deleted_row(tmp_path: Path) -> None:
+    """Erasure removes the customer's earlier rows (values included); others' rows stay."""
     deleted = CustomerChange(
         event_id="evt_gone", kind=ChangeKind.DELETED, customer="did:key:z6MkCustomer", occurred_at=0
     )
+    someone_else = CustomerChange(
+        event_id="evt_other",
+        kind=ChangeKind.UPDATED,
+        customer="did:key:z6MkOther",
+        occurred_at=0,
+        fields={"email.primary": "bo@example.org"},
+        versions={"email.primary": 1},
+    )
     path = tmp_path / "changes.csv"
-    await deliver(path, contact_change("evt_01"), deleted)
+    await deliver(path, contact_change("evt_01"), someone_else, deleted)
+    assert "ada@example.org" not in path.read_text(encoding="utf-8")
+    assert [r["event_id"] for r in read_rows(path)] == ["evt_other", "evt_gone"]
     row = read_rows(path)[-1]
     assert (row["event_id"], row["kind"], row["customer"]) == (
         "evt_gone",

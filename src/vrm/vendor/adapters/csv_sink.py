@@ -5,7 +5,9 @@ spreadsheets reads the file; anything else is a page of code like this one.
 Columns are :data:`COLUMNS`; ``value`` is the field's value as JSON text
 (``null`` when the person cleared or withdrew it). A change without fields (a
 relationship ended, a record erased) is one row with ``field``, ``version`` and
-``value`` empty: on ``customer.deleted``, delete the customer's rows you imported.
+``value`` empty. On ``customer.deleted`` the file is rewritten without any earlier row
+of that customer (atomically: a new file renamed over the old), then the deletion's
+own row is appended, so that an importer deletes the customer's rows too.
 
 Delivery is idempotent: an ``event_id`` already in the file is not written again,
 so a retry after a crash between writing and acknowledging adds nothing.
@@ -23,7 +25,7 @@ from pathlib import Path
 import anyio
 import anyio.to_thread
 
-from vrm.vendor.adapters.base import AdapterError, CustomerChange
+from vrm.vendor.adapters.base import AdapterError, ChangeKind, CustomerChange
 
 COLUMNS = ("event_id", "occurred_at", "kind", "customer", "field", "version", "value")
 """The file's header row."""
@@ -63,6 +65,23 @@ def append_rows(path: Path, rows: list[list[str]]) -> None:
         os.fsync(file.fileno())
 
 
+def remove_customer(path: Path, customer: str) -> None:
+    """Rewrite the file without ``customer``'s rows (atomically; nothing if it is absent)."""
+    try:
+        with path.open(newline="", encoding="utf-8") as file:
+            kept = [row for row in csv.reader(file) if len(row) < 4 or row[3] != customer]
+    except FileNotFoundError:
+        return
+    text = io.StringIO()
+    csv.writer(text).writerows(kept)
+    fresh = path.with_name(path.name + ".erasing")
+    with fresh.open("w", newline="", encoding="utf-8") as file:
+        file.write(text.getvalue())
+        file.flush()
+        os.fsync(file.fileno())
+    fresh.replace(path)
+
+
 class CsvAdapter:
     """Appends each change to the CSV file at ``path``, skipping event ids it holds."""
 
@@ -79,6 +98,8 @@ class CsvAdapter:
                 seen = await self._seen_event_ids()
                 if change.event_id in seen:
                     return
+                if change.kind == ChangeKind.DELETED:
+                    await anyio.to_thread.run_sync(remove_customer, self.path, change.customer)
                 await anyio.to_thread.run_sync(append_rows, self.path, change_rows(change))
             except (OSError, csv.Error, UnicodeError) as exc:  # fixable there, so retryable
                 raise AdapterError(f"cannot append to {self.path}: {exc}") from exc
