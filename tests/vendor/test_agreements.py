@@ -307,8 +307,9 @@ def test_terms_are_answered_when_a_held_relationship_is_approved(engine: Engine)
     assert [row["state"] for row in book.agreements(refused.did)] == ["rejected"]
 
 
-def test_a_late_answer_to_a_withdrawn_alternative_changes_nothing(engine: Engine) -> None:
-    """The person proffered again instead of answering: accepting the old alternative is void."""
+def test_a_late_acceptance_of_a_withdrawn_alternative_is_refused(engine: Engine) -> None:
+    """The person proffered again instead of answering: accepting the old alternative is
+    refused, so the person's agent does not take as agreed what the vendor no longer offers."""
     person = Identity.generate()
     book = records(engine, WITH_ALTERNATIVE)
     book.receive(request(person, offer(person, terms("PDC-AI"))))
@@ -322,7 +323,7 @@ def test_a_late_answer_to_a_withdrawn_alternative_changes_nothing(engine: Engine
         "accepted_time": agreed.accepted_time,
         "signature": agreed.signatures["person"],
     }
-    assert book.receive(answer_message(person, late)) is False  # taken (202), nothing done
+    assert refused_code(book, answer_message(person, late))[0] == RefusalCode.INVALID_BODY
     assert [(a["name"], a["state"]) for a in book.agreements(person.did)] == [
         ("PDC-AI", "alternative"),
         ("SD-BASE", "superseded"),

@@ -39,7 +39,8 @@ from vrm.transport.serving import LocalServer
 PASSPHRASE_BYTES = 18
 _VRM = (sys.executable, "-m", "vrm")
 _SCIM_SERVER = (sys.executable, "-m", "scim2_server.testserver.cli", "--hostname", "127.0.0.1")
-WAIT_SECONDS = 20.0
+WAIT_SECONDS = 45.0
+"""How long each step may take before the story reports it failed (a loaded machine is slow)."""
 FIRST_ADDRESS = {
     "streetAddress": "1 Elm Row",
     "addressLocality": "Leith",

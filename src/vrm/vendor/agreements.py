@@ -172,8 +172,8 @@ def take_person_answer(
 ) -> None:
     """Apply the person's answer to the vendor's alternative.
 
-    An answer to an alternative already answered or withdrawn (the person proffered
-    again) changes nothing, so a repeated answer is harmless.
+    The same answer again changes nothing; accepting an alternative that was rejected
+    or withdrawn meanwhile is refused, so the person's agent does not take it as agreed.
 
     Raises:
         ProtocolError: ``invalid_body`` for an unknown hash, a counter-alternative, or
@@ -188,7 +188,14 @@ def take_person_answer(
             "an alternative is accepted or rejected; new terms come as an agreement.proffer",
         )
     if row.state != PROFFERED:
-        return  # answered before, or withdrawn
+        # Accepted before (then active, or superseded since): its document is the agreement.
+        accepted_again = row.state in (ACTIVE, SUPERSEDED) and '"signatures"' in row.document
+        if body.answer == "accepted" and not accepted_again:
+            # The person would take as agreed what this vendor no longer offers.
+            raise ProtocolError(
+                RefusalCode.INVALID_BODY, f"this alternative is {row.state}: it cannot be accepted"
+            )
+        return  # the same answer again: harmless
     if body.answer == "rejected":
         _set(connection, row.id, state=REJECTED, answered_at=now)
         return
