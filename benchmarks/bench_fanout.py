@@ -45,14 +45,12 @@ import aiohttp
 from fanout_agent import (
     PATH,
     Side,
-    Timing,
     Vendor,
     deliver_all,
-    fan_out,
     open_side,
     spread,
 )
-from raw_client import open_client, presigned, raw
+from raw_client import interleaved_rounds, open_client
 from vrm.agent.outbox.worker import DEFAULT_CONCURRENCY
 from vrm.agent.relationships.service import Relationship
 from vrm.transport.serving import run_service
@@ -139,23 +137,7 @@ async def run(sizes: list[int], concurrency: int, rounds: int) -> None:
                 size: await open_client(session, side.vendors, concurrency, lambda _v: NOWHERE)
                 for size, side in sides.items()
             }
-            ours: dict[int, list[Timing]] = {size: [] for size in sizes}
-            theirs: dict[int, list[float]] = {size: [] for size in sizes}
-            # Round 0 warms up (first values, connections, caches) and is not counted.
-            for round_number in range(rounds + 1):
-                for size, side in sides.items():
-                    messages = presigned(clients[size], round_number)
-                    timing = await fan_out(side, round_number)
-                    elapsed = await raw(session, messages, concurrency)
-                    if not round_number:
-                        continue
-                    if timing is None or elapsed is None:
-                        which = "vrm" if timing is None else "raw"
-                        print(f"({size} vendors, round {round_number}: a {which} POST failed)")
-                    if timing is not None:
-                        ours[size].append(timing)
-                    if elapsed is not None:
-                        theirs[size].append(elapsed)
+            ours, theirs = await interleaved_rounds(session, sides, clients, concurrency, rounds)
             held = {size: await check_held(side) for size, side in sides.items()}
         finally:
             await session.close()

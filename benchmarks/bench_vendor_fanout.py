@@ -58,14 +58,12 @@ import aiohttp
 
 from fanout_agent import (
     PATH,
-    Timing,
     Vendor,
     deliver_all,
-    fan_out,
     open_side,
     spread,
 )
-from raw_client import open_client, presigned, raw
+from raw_client import interleaved_rounds, open_client
 from vrm.agent.outbox.worker import DEFAULT_CONCURRENCY
 from vrm.transport.serving import run_service
 
@@ -182,23 +180,7 @@ async def run(sizes: list[int], concurrency: int, rounds: int, per_host: int, po
             }
             await settle(listed)  # every answer delivered: nothing left to retry
             setup = time.perf_counter() - started
-            ours: dict[int, list[Timing]] = {size: [] for size in sizes}
-            theirs: dict[int, list[float]] = {size: [] for size in sizes}
-            # Round 0 warms up (first values, connections, caches) and is not counted.
-            for round_number in range(rounds + 1):
-                for size, side in sides.items():
-                    messages = presigned(clients[size], round_number)
-                    timing = await fan_out(side, round_number)
-                    elapsed = await raw(session, messages, concurrency)
-                    if not round_number:
-                        continue
-                    if timing is None or elapsed is None:
-                        which = "vrm" if timing is None else "raw"
-                        print(f"({size} vendors, round {round_number}: a {which} POST failed)")
-                    if timing is not None:
-                        ours[size].append(timing)
-                    if elapsed is not None:
-                        theirs[size].append(elapsed)
+            ours, theirs = await interleaved_rounds(session, sides, clients, concurrency, rounds)
             held_by = summaries(listed)
         finally:
             await session.close()

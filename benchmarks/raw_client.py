@@ -16,7 +16,7 @@ from typing import Any
 
 import aiohttp
 
-from fanout_agent import PATH, PURPOSE, Vendor, address
+from fanout_agent import PATH, PURPOSE, Side, Timing, Vendor, address, fan_out
 from vrm.protocol import (
     PROFILE_UPDATE,
     RELATIONSHIP_REQUEST,
@@ -123,3 +123,34 @@ async def raw(
     """Seconds until the last 202; None when one was not accepted (a closed keep-alive)."""
     elapsed, statuses = await post_all(session, messages, concurrency)
     return elapsed if all(status == 202 for status in statuses) else None
+
+
+async def interleaved_rounds(
+    session: aiohttp.ClientSession,
+    sides: dict[int, Side],
+    clients: dict[int, Client],
+    concurrency: int,
+    rounds: int,
+) -> tuple[dict[int, list[Timing]], dict[int, list[float]]]:
+    """Each size's vrm fan-out and raw POSTs, interleaved round by round.
+
+    Round 0 warms up (first values, connections, caches) and is not counted; a round
+    in which a POST failed is reported and left out for that contender.
+    """
+    ours: dict[int, list[Timing]] = {size: [] for size in sides}
+    theirs: dict[int, list[float]] = {size: [] for size in sides}
+    for round_number in range(rounds + 1):
+        for size, side in sides.items():
+            messages = presigned(clients[size], round_number)
+            timing = await fan_out(side, round_number)
+            elapsed = await raw(session, messages, concurrency)
+            if not round_number:
+                continue
+            if timing is None or elapsed is None:
+                which = "vrm" if timing is None else "raw"
+                print(f"({size} vendors, round {round_number}: a {which} POST failed)")
+            if timing is not None:
+                ours[size].append(timing)
+            if elapsed is not None:
+                theirs[size].append(elapsed)
+    return ours, theirs
