@@ -541,6 +541,40 @@ async def test_terms_chosen_before_the_vendor_answers_follow_its_acceptance(
     assert [a.state for a in person.agreements("Corner Shop")] == ["superseded", "active"]
 
 
+@pytest.mark.parametrize("answer", ["rejected", "alternative"])
+async def test_terms_chosen_before_the_vendor_answers_follow_a_rejection_or_alternative(
+    person: PersonalAgent,
+    network: VendorNetwork,
+    worker: DeliveryWorker,
+    clock: Clock,
+    answer: str,
+) -> None:
+    """Whatever the vendor answers to the older terms, the person's newer choice is proffered."""
+    shop, relationship = await connect(person, network, "Corner Shop", clock=clock, state=None)
+    assert person.set_vendor_terms("Corner Shop", "SD-BASE-DP") is None
+    vendor_accepts_relationship(person, shop, relationship, clock)
+    [older] = person.agreements("Corner Shop")
+    if answer == "rejected":
+        body = AgreementAnswer(terms_sha256=older.terms_sha256, answer="rejected", reason="no")
+        person.receive(terms_answer(person, shop, relationship, body, clock=clock))
+    else:
+        weaker = terms("PDC-AI", "mine-too", "delete-on-end")
+        message, _ = offer_alternative(person, shop, relationship, weaker, clock=clock)
+        person.receive(message)
+
+    newest = person.agreements("Corner Shop")[-1]
+    assert (newest.terms.name, newest.proffered_by, newest.state) == (
+        "SD-BASE-DP",
+        "person",
+        "proffered",
+    )
+    await deliver(worker)
+    assert [m.id for m in shop.received(AGREEMENT_PROFFER)] == [newest.message_id]
+    agree(person, shop, relationship, clock=clock)
+    assert person.agreements("Corner Shop")[-1].state == "active"
+    assert person.vendor("Corner Shop").active
+
+
 @pytest.mark.parametrize(
     ("agreement", "additional", "expected"),
     [

@@ -67,8 +67,9 @@ def receive(
             now=now,
         )
         queued += outcome.queued
-        if outcome.became_active and outcome.record.proffered_by == "person":
-            queued += _proffer_newer_choice(connection, sealer, relationship, outcome, max_age, now)
+        queued += _proffer_newer_choice(
+            connection, sealer, relationship, body.terms_sha256, max_age, now
+        )
     elif isinstance(body, DataExport | DataErased):
         data_rights.take_answer(
             connection, sealer, relationship=relationship, message=message, now=now
@@ -91,16 +92,21 @@ def _proffer_newer_choice(
     connection: Connection,
     sealer: Sealer,
     relationship: Relationship,
-    outcome: agreements.AnswerOutcome,
+    answered: str,
     max_age: float,
     now: float,
 ) -> list[str]:
-    """Proffer the person's terms again if they chose others while the vendor was deciding."""
+    """Proffer the person's terms if they chose others while the vendor was deciding.
+
+    ``answered`` is the hash of the terms the vendor answered: whether it accepted them,
+    rejected them or proffered an alternative, the person's newer choice follows (an
+    alternative still waiting for the person is superseded by it).
+    """
     current = get_relationship(connection, sealer, relationship.id)
     if current.person_state == PartyState.ENDED or current.vendor_state != PartyState.ACCEPTED:
         return []
     chosen = terms_for(connection, relationship.id)
-    if chosen.sha256() == outcome.record.terms_sha256:
+    if chosen.sha256() == answered:
         return []
     made = agreements.proffer_again(
         connection,
