@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -38,6 +39,14 @@ class ServiceProcess:
         self.process.wait(10)
         if self.process.stdout is not None:
             self.process.stdout.close()
+
+
+def free_port() -> int:
+    """A port nothing listens on now: for a service whose public URL is set before it starts."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port
 
 
 def start_service(command: list[str], *, env: dict[str, str] | None = None) -> ServiceProcess:

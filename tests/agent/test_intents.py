@@ -1,4 +1,4 @@
-"""The person's intents: a pseudonym each, sealed, and withdrawn without racing the intent."""
+"""The person's intents: a pseudonym each, sealed, withdrawn without racing the intent, taken."""
 
 from __future__ import annotations
 
@@ -6,14 +6,34 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import text
 
-from tests.agent.vendors import files_on_disk, in_clear
+from tests.agent.vendors import (
+    Clock,
+    Vendor,
+    VendorNetwork,
+    connect,
+    deliver,
+    files_on_disk,
+    in_clear,
+)
 from vrm.agent.intents import service as intents
+from vrm.agent.intents.desk import IntentDesk
 from vrm.agent.outbox import store
+from vrm.agent.outbox.worker import DeliveryWorker
 from vrm.agent.personal_agent import PersonalAgent
-from vrm.protocol import Discovery, Identity
-from vrm.protocol.v1.intents import INTENT, INTENT_WITHDRAW, Intent
+from vrm.protocol import RELATIONSHIP_REQUEST, Discovery, Identity, compose, encrypt_for
+from vrm.protocol.v1.intents import (
+    INTENT,
+    INTENT_WITHDRAW,
+    OFFER,
+    OFFER_ACCEPT,
+    OFFER_DECLINE,
+    Intent,
+    OfferAccept,
+    OfferDecline,
+)
 
 EXCHANGE = Identity.generate()
 WHERE = Discovery(
@@ -88,3 +108,67 @@ def test_withdrawing_a_published_intent_tells_the_exchange(person: PersonalAgent
     assert types_queued(person) == [INTENT, INTENT_WITHDRAW]
     with person.engine.begin() as connection:
         assert intents.get_intent(connection, person.sealer, record.id).state == "withdrawn"
+
+
+def offer_from(vendor: Vendor, record: intents.IntentRecord, price: float) -> dict[str, Any]:
+    """The vendor's offer for the intent, signed, encrypted to its pseudonym, as fetched."""
+    body = {
+        "intent": record.message_id,
+        "offer": {
+            "name": "Quiet dishwasher",
+            "price": price,
+            "priceCurrency": "EUR",
+            "validThrough": int(time.time()) + 3600,
+        },
+        "seller": {"name": vendor.name, "url": vendor.url, "did": vendor.did},
+        "accepts_terms": ["SD-BASE"],
+    }
+    _, token = compose(vendor.identity, type=OFFER, to=record.pseudonym, body=body)
+    return {"id": int(price), "message": encrypt_for(record.pseudonym, token)}
+
+
+def offered(person: PersonalAgent, *vendors: Vendor) -> tuple[str, list[intents.OfferRecord]]:
+    """An intent published, and one offer from each vendor for it: the pseudonym, the offers."""
+    record = publish(person, wanted())
+    fetched = [offer_from(v, record, 500.0 + i) for i, v in enumerate(vendors)]
+    with person.engine.begin() as connection:
+        kept = intents.take_offers(connection, person.sealer, record, fetched, now=person.clock())
+    return record.pseudonym, kept
+
+
+@pytest.mark.anyio
+async def test_accepting_an_offer_tells_the_winner_which_and_declines_the_others(
+    person: PersonalAgent, network: VendorNetwork, worker: DeliveryWorker
+) -> None:
+    """One offer.accept from the pseudonym names the new relationship's DID; the rest declined."""
+    winner, other = network.add("South Kitchens"), network.add("North Kitchens")
+    pseudonym, (taken, passed) = offered(person, winner, other)
+    relationship = await IntentDesk(person, transport=network).accept(taken.id)
+    await deliver(worker)
+
+    [request] = winner.received(RELATIONSHIP_REQUEST)
+    assert request.sender == relationship.our_did
+    [acceptance] = winner.received(OFFER_ACCEPT)
+    assert acceptance.sender == pseudonym != relationship.our_did
+    assert acceptance.body == OfferAccept(offer=taken.message_id, relationship=relationship.our_did)
+    assert winner.received(OFFER_DECLINE) == []
+    [decline] = other.received(OFFER_DECLINE)
+    assert decline.sender == pseudonym
+    assert decline.body == OfferDecline(offer=passed.message_id, reason="another offer taken")
+    assert other.received(OFFER_ACCEPT) == other.received(RELATIONSHIP_REQUEST) == []
+
+
+@pytest.mark.anyio
+async def test_accepting_an_offer_from_a_vendor_already_known_names_that_relationship(
+    person: PersonalAgent, network: VendorNetwork, worker: DeliveryWorker, clock: Clock
+) -> None:
+    """No second relationship: the acceptance names the DID the person already relates from."""
+    winner, known = await connect(person, network, "Corner Kitchens", clock=clock)
+    pseudonym, [taken] = offered(person, winner)
+    relationship = await IntentDesk(person, transport=network).accept(taken.id)
+    assert relationship.our_did == known.our_did
+    await deliver(worker)
+    [acceptance] = winner.received(OFFER_ACCEPT)
+    assert acceptance.sender == pseudonym
+    assert acceptance.body == OfferAccept(offer=taken.message_id, relationship=known.our_did)
+    assert len(winner.received(RELATIONSHIP_REQUEST)) == 1  # the one sent when they related

@@ -432,6 +432,7 @@ SCHEMA_SECTIONS = {
         "offer",
         "mailbox.fetch",
         "offer.decline",
+        "offer.accept",
         "intent.withdraw",
     ],
 }

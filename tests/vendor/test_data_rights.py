@@ -7,7 +7,7 @@ import time
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, func, insert, select
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
@@ -45,7 +45,7 @@ from vrm.vendor.data_rights import EXPORT_BYTES
 from vrm.vendor.errors import Erased
 from vrm.vendor.jobs import ERASURE_QUEUE, MESSAGE_QUEUE
 from vrm.vendor.records import Policy, Records
-from vrm.vendor.schema import field_history, fields, jobs, vendor_data
+from vrm.vendor.schema import field_history, fields, jobs, matched_intents, offers, vendor_data
 from vrm.vendor.worker import JobWorker
 
 
@@ -184,6 +184,41 @@ def test_a_large_record_is_cut_to_its_newest_history_and_still_fits(engine: Engi
     assert len(export.fields) == 16  # what is held now is never cut
 
 
+def took_an_offer(engine: Engine, customer: str) -> int:
+    """An offer the customer accepted (to a matched intent of the customer's pseudonym)."""
+    now = time.time()
+    with engine.begin() as connection:
+        intent = connection.execute(
+            insert(matched_intents).values(
+                exchange="did:key:zExchange",
+                mailbox="https://exchange.example/mailbox",
+                pseudonym="did:key:zPseudonym",
+                intent_id="intent-1",
+                category="home/sofas",
+                token="x.y.z",
+                demand="{}",
+                terms="[]",
+                pool=1,
+                state="accepted",
+                received_at=now,
+                expires_at=now + 3600,
+            )
+        ).inserted_primary_key[0]
+        return int(
+            connection.execute(
+                insert(offers).values(
+                    intent=intent,
+                    message_id="offer-1",
+                    body="{}",
+                    state="accepted",
+                    sent_at=now,
+                    answered_at=now,
+                    customer=customer,
+                )
+            ).inserted_primary_key[0]
+        )
+
+
 def test_erasure_removes_the_record_and_the_adapters_payloads_keeping_a_tombstone(
     engine: Engine,
 ) -> None:
@@ -192,10 +227,14 @@ def test_erasure_removes_the_record_and_the_adapters_payloads_keeping_a_tombston
     book = records(engine)
     related(book, person)
     book.set_vendor_data(person.did, {"loyalty_tier": "gold"})
+    sold = took_an_offer(engine, person.did)
     asked = data_request(person, "erase")
     assert book.receive(asked) is True
     for table in (fields, field_history, vendor_data):
         assert count(engine, table, person.did) == 0
+    with engine.begin() as connection:
+        kept = connection.execute(select(offers).where(offers.c.id == sold)).one()
+    assert (kept.state, kept.customer) == ("accepted", None), "a sale, no longer the person's"
     held = book.customer(person.did)
     assert (held["state"], held["fields"], held["vendor_data"]) == ("erased", {}, {})
     ours = [(q, p) for q, c, p in queued(engine) if c == person.did and q != MESSAGE_QUEUE]

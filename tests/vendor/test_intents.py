@@ -17,6 +17,7 @@ import anyio
 import httpx
 import pytest
 
+from tests.vendor import people
 from tests.vendor.intentcasting import (
     EXCHANGE_URL,
     JWS,
@@ -31,12 +32,22 @@ from tests.vendor.intentcasting import (
     vendor_app,
     vendor_settings,
 )
+from vrm.exchange.bus import LocalBus
 from vrm.exchange.service import Exchange
-from vrm.protocol import PING, Identity, ProtocolError, Verifier, compose, decrypt
+from vrm.protocol import (
+    PING,
+    RELATIONSHIP_REQUEST,
+    Identity,
+    ProtocolError,
+    Verifier,
+    compose,
+    decrypt,
+)
 from vrm.protocol.v1.intents import (
     INTENT,
     INTENT_MATCH,
     INTENT_WITHDRAW,
+    OFFER_ACCEPT,
     OFFER_DECLINE,
     IntentMatch,
     OfferBody,
@@ -66,7 +77,9 @@ class Market:
 
     async def push(self) -> int:
         """The exchange's push worker: one round."""
-        return await self.exchange.worker.run_once()
+        bus = self.exchange.bus
+        assert isinstance(bus, LocalBus)  # the exchange in one process pushes itself
+        return await bus.worker.run_once()
 
     async def matched(self) -> list[dict[str, Any]]:
         reply = await self.api.get("/api/intents")
@@ -80,6 +93,28 @@ class Market:
         body = IntentMatch(intent=token, mailbox=f"{EXCHANGE_URL}/mailbox")
         _, match = compose(exchange, type=INTENT_MATCH, to=self.vendor.identity.did, body=body)
         return await self.api.post("/inbox", content=match, headers=JWS)
+
+    async def offered(self) -> tuple[Identity, dict[str, Any]]:
+        """An intent pushed to the vendor, and its offer for it: the pseudonym, the offer."""
+        await self.subscribe()
+        pseudonym, _ = await publish(self.exchange, self.exchange_app)
+        await self.push()
+        [matched] = await self.matched()
+        made = await self.api.post(f"/api/intents/{matched['id']}/offers", json=OFFER)
+        assert made.status_code == 201, made.text
+        offer: dict[str, Any] = made.json()
+        return pseudonym, offer
+
+    async def send(self, sender: Identity, kind: str, body: dict[str, Any]) -> httpx.Response:
+        """A message from ``sender`` to the vendor's inbox."""
+        _, token = compose(sender, type=kind, to=self.vendor.identity.did, body=body)
+        return await self.api.post("/inbox", content=token, headers=JWS)
+
+    async def offer(self, offer_id: int) -> dict[str, Any]:
+        """The vendor's offer as its API lists it."""
+        listed = (await self.api.get("/api/offers")).json()
+        found: dict[str, Any] = next(o for o in listed if o["id"] == offer_id)
+        return found
 
     def signed_intent(self, pseudonym: Identity, **changes: Any) -> str:
         body = {**intent(), **changes.pop("body", {})}
@@ -97,7 +132,7 @@ async def market(tmp_path: Path, request: pytest.FixtureRequest) -> AsyncIterato
         tmp_path / "vendor", settings, AsgiTransport(exchange_app, base_url=EXCHANGE_URL)
     )
     app = vendor_app(vendor)
-    exchange.worker.sender = Sender(pushing_to(app))
+    exchange.pusher.sender = Sender(pushing_to(app))
     async with client(app, VENDOR_URL, Authorization=f"Bearer {TOKEN}") as api:
         yield Market(exchange, exchange_app, vendor, app, api)
     await vendor.aclose()
@@ -316,6 +351,116 @@ async def test_a_person_declining_an_offer_marks_it_declined(market: Market) -> 
     [shown] = (await market.api.get("/api/offers?state=declined")).json()
     assert (shown["id"], shown["reason"]) == (made["id"], "another offer taken")
     assert shown["answered_at"] is not None
+
+
+async def relate(market: Market, person: Identity) -> None:
+    """The person asks the vendor for a relationship from ``person``, their pairwise DID."""
+    proffered = people.offer(person, vendor=market.vendor.identity.did)
+    body = {"reply_to": "http://127.0.0.1:9/inbox", "proffer": proffered.model_dump(mode="json")}
+    reply = await market.send(person, RELATIONSHIP_REQUEST, body)
+    assert reply.status_code == 202, reply.text
+
+
+@pytest.mark.parametrize("request_first", [False, True])
+async def test_a_person_accepting_an_offer_marks_it_accepted_by_their_relationship(
+    market: Market, request_first: bool
+) -> None:
+    """offer.accept from the pseudonym names the customer, whether its request came or not."""
+    pseudonym, made = await market.offered()
+    person = Identity.generate()  # the person's pairwise DID for this vendor
+    acceptance = {"offer": made["message_id"], "relationship": person.did}
+    if request_first:
+        await relate(market, person)
+    refused = await market.send(Identity.generate(), OFFER_ACCEPT, acceptance)
+    assert refused.status_code == 403
+    assert refused.json()["code"] == "wrong_recipient"
+    unknown = await market.send(pseudonym, OFFER_ACCEPT, {**acceptance, "offer": "no-such-offer"})
+    assert unknown.status_code == 403
+    assert (await market.offer(made["id"]))["state"] == "sent"
+
+    accepted = await market.send(pseudonym, OFFER_ACCEPT, acceptance)
+    assert accepted.status_code == 202, accepted.text
+    [shown] = (await market.api.get("/api/offers?state=accepted")).json()
+    assert (shown["id"], shown["customer"]) == (made["id"], person.did)
+    assert shown["answered_at"] is not None
+    [taken] = await market.matched()
+    assert taken["state"] == "accepted"
+    more = await market.api.post(f"/api/intents/{taken['id']}/offers", json=OFFER)
+    assert more.status_code == 409  # taken: it takes no more offers
+    if not request_first:
+        assert (await market.api.get(f"/api/customers/{person.did}")).status_code == 404
+        await relate(market, person)
+    customer = (await market.api.get(f"/api/customers/{shown['customer']}")).json()
+    assert customer["did"] == person.did
+
+
+async def test_the_same_acceptance_again_changes_nothing(market: Market) -> None:
+    """A second copy is accepted and harmless; a decline after it changes nothing either."""
+    pseudonym, made = await market.offered()
+    acceptance = {"offer": made["message_id"], "relationship": Identity.generate().did}
+    assert (await market.send(pseudonym, OFFER_ACCEPT, acceptance)).status_code == 202
+    first = await market.offer(made["id"])
+    market.vendor.intents.clock = lambda: time.time() + 60
+    assert (await market.send(pseudonym, OFFER_ACCEPT, acceptance)).status_code == 202
+    decline = {"offer": made["message_id"]}
+    assert (await market.send(pseudonym, OFFER_DECLINE, decline)).status_code == 202
+    assert await market.offer(made["id"]) == first
+    assert first["state"] == "accepted"
+
+
+async def test_an_accepted_offer_cannot_be_taken_by_another_relationship(market: Market) -> None:
+    """Once a DID took the offer, an acceptance naming another is refused as invalid."""
+    pseudonym, made = await market.offered()
+    taker, other = Identity.generate().did, Identity.generate().did
+    acceptance = {"offer": made["message_id"], "relationship": taker}
+    assert (await market.send(pseudonym, OFFER_ACCEPT, acceptance)).status_code == 202
+    again = await market.send(pseudonym, OFFER_ACCEPT, {**acceptance, "relationship": other})
+    assert again.status_code == 422
+    assert again.json()["code"] == "invalid_body"
+    assert (await market.offer(made["id"]))["customer"] == taker
+
+
+async def test_accepting_a_declined_offer_is_refused(market: Market) -> None:
+    """The person declined it: a later acceptance is invalid, and the offer stays declined."""
+    pseudonym, made = await market.offered()
+    decline = {"offer": made["message_id"], "reason": "another offer taken"}
+    assert (await market.send(pseudonym, OFFER_DECLINE, decline)).status_code == 202
+    acceptance = {"offer": made["message_id"], "relationship": Identity.generate().did}
+    refused = await market.send(pseudonym, OFFER_ACCEPT, acceptance)
+    assert refused.status_code == 422
+    assert refused.json()["code"] == "invalid_body"
+    assert "declined" in refused.json()["detail"]
+    shown = await market.offer(made["id"])
+    assert (shown["state"], shown["customer"]) == ("declined", None)
+
+
+@pytest.mark.parametrize("withdrawn_first", [False, True])
+async def test_an_intent_taken_stays_accepted_when_the_exchange_withdraws_it(
+    market: Market, withdrawn_first: bool
+) -> None:
+    """The person withdraws the intent they took an offer for: it shows accepted, not withdrawn."""
+    pseudonym, made = await market.offered()
+    [matched] = await market.matched()
+
+    async def withdraw() -> None:
+        _, token = compose(
+            pseudonym,
+            type=INTENT_WITHDRAW,
+            to=market.exchange.identity.did,
+            body={"intent": matched["intent_id"]},
+        )
+        async with client(market.exchange_app, EXCHANGE_URL) as http:
+            assert (await http.post("/inbox", content=token, headers=JWS)).status_code == 202
+        assert await market.push() == 1  # the exchange tells the vendor
+
+    if withdrawn_first:
+        await withdraw()
+        assert (await market.matched())[0]["state"] == "withdrawn"
+    acceptance = {"offer": made["message_id"], "relationship": Identity.generate().did}
+    assert (await market.send(pseudonym, OFFER_ACCEPT, acceptance)).status_code == 202
+    if not withdrawn_first:
+        await withdraw()
+    assert (await market.matched())[0]["state"] == "accepted"
 
 
 @pytest.mark.parametrize("market", [{"push": False}], indirect=True)

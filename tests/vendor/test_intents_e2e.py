@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,7 +11,7 @@ import anyio
 import httpx
 import pytest
 
-from tests.processes import ServiceProcess, start_service
+from tests.processes import ServiceProcess, free_port, start_service
 from tests.vendor.intentcasting import JWS, TOKEN, intent, vendor_app
 from vrm.protocol import Identity, Verifier, compose, decrypt
 from vrm.protocol.v1.intents import INTENT, MAILBOX_FETCH, OfferBody, intent_types
@@ -29,14 +28,6 @@ def exchange(tmp_path: Path) -> Iterator[ServiceProcess]:
     service = start_service([*command, "--port", "0", "--allow-loopback"])
     yield service
     service.stop()
-
-
-def free_port() -> int:
-    """A port nothing listens on now (the endpoint's public URL must be known before it starts)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port
 
 
 async def eventually(check: Any, what: str, seconds: float = 20) -> Any:

@@ -53,7 +53,7 @@ from vrm.vendor.jobs import (
     event_id,
 )
 from vrm.vendor.outgoing import Outgoing
-from vrm.vendor.schema import customers, field_history, fields, jobs, vendor_data
+from vrm.vendor.schema import customers, field_history, fields, jobs, offers, vendor_data
 
 ERASED = "erased"
 EXPORT_BYTES = 160 * 1024
@@ -262,6 +262,8 @@ def erase(
     connection.execute(
         update(customers).where(customers.c.did == did).values(state=ERASED, updated_at=now)
     )
+    # An offer the person took stays a sale, no longer tied to the person.
+    connection.execute(update(offers).where(offers.c.customer == did).values(customer=None))
     deleted = CustomerChange(event_id(did, request_id, "deleted"), ChangeKind.DELETED, did, now)
     confirmation = {
         "inbox": customer.reply_to,

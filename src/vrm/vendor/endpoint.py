@@ -14,8 +14,9 @@ In a vendor's own ASGI application::
 
 Every message the inbox accepts goes through :class:`vrm.vendor.records.Records`
 in one transaction with the jobs it causes; the :class:`JobWorker` delivers them.
-Intents matched by exchanges (``intent.match``) and people's ``offer.decline`` go
-to :class:`vrm.vendor.intents.Intents`; :class:`vrm.vendor.exchanges.Exchanges`
+Intents matched by exchanges (``intent.match``, ``intent.withdraw``) and people's
+answers to offers (``offer.decline``, ``offer.accept``) go to
+:class:`vrm.vendor.intents.Intents`; :class:`vrm.vendor.exchanges.Exchanges`
 subscribes at the exchanges of the settings (run ``endpoint.exchanges.run()``
 beside the worker) and posts offers.
 """
@@ -34,9 +35,11 @@ from vrm.protocol import Discovery, Identity, Message, Verifier, relationship_ty
 from vrm.protocol.v1.intents import (
     INTENT_MATCH,
     INTENT_WITHDRAW,
+    OFFER_ACCEPT,
     OFFER_DECLINE,
     IntentMatch,
     IntentWithdraw,
+    OfferAccept,
     OfferDecline,
 )
 from vrm.storage import database_engine, migrate_to_newest
@@ -58,7 +61,7 @@ SEEN_IDS_FILE = "seen-ids.db"
 IDLE_POLL_SECONDS = 30.0
 INBOX_PATH = "/inbox"
 """Where ``create_vendor_app`` serves the inbox: exchanges push to ``public_url`` + this."""
-_FROM_EXCHANGES_AND_PSEUDONYMS = (INTENT_MATCH, INTENT_WITHDRAW, OFFER_DECLINE)
+_FROM_EXCHANGES_AND_PSEUDONYMS = (INTENT_MATCH, INTENT_WITHDRAW, OFFER_DECLINE, OFFER_ACCEPT)
 
 
 @dataclass
@@ -136,9 +139,11 @@ class VendorEndpoint:
             inbox_url=public_url + INBOX_PATH if public_url else None,
         )
         types = relationship_types()
-        # Of intentcasting, the inbox takes only what comes to a vendor: matches, declines.
+        # Of intentcasting, the inbox takes only what comes to a vendor: matches,
+        # withdrawals, and the person's answers to its offers.
         types.add(INTENT_MATCH, IntentMatch)
         types.add(OFFER_DECLINE, OfferDecline)
+        types.add(OFFER_ACCEPT, OfferAccept)
         types.add(INTENT_WITHDRAW, IntentWithdraw)
         verifier = Verifier(receiver=identity.did, types=types, seen_ids=seen_ids)
         endpoint = cls(

@@ -6,9 +6,11 @@ endpoint checks that signature itself — the person signed the intent to that
 exchange, from a DID made for this intent alone — and keeps the intent once per
 (pseudonym, intent id), however often and by whichever way it comes. An offer is
 signed by the vendor and encrypted to the pseudonym: the exchange relays it
-unread. Nothing here links an intent or an offer to a customer: a person who takes
-an offer asks for a relationship from a new pairwise DID, and stays pseudonymous
-until they choose otherwise.
+unread. A person who takes an offer asks for a relationship from a new pairwise
+DID, and the pseudonym tells the vendor which offer that DID takes
+(``offer.accept``): the offer then names its customer. The two messages come
+separately, in either order, and nothing here waits for the other; the person
+stays pseudonymous to everyone else.
 
 Each method of :class:`Intents` is one transaction; none of them calls the network.
 """
@@ -38,6 +40,7 @@ from vrm.protocol.v1.intents import (
     Intent,
     IntentMatch,
     IntentWithdraw,
+    OfferAccept,
     OfferDecline,
     Seller,
     intent_types,
@@ -54,10 +57,11 @@ from vrm.vendor.offers import (
 from vrm.vendor.schema import exchanges, matched_intents, offers
 
 OPEN, OFFERED, WITHDRAWN, EXPIRED = "open", "offered", "withdrawn", "expired"
-INTENT_STATES = (OPEN, OFFERED, WITHDRAWN, EXPIRED)
+ACCEPTED = "accepted"
+"""Of an intent: one of the offers made for it was taken, which closes it for good."""
+INTENT_STATES = (OPEN, OFFERED, ACCEPTED, WITHDRAWN, EXPIRED)
 SENT, DECLINED = "sent", "declined"
-OFFER_STATES = (SENT, DECLINED, "accepted")
-"""``accepted`` is never set by the endpoint: nothing links a relationship to an offer."""
+OFFER_STATES = (SENT, DECLINED, ACCEPTED)
 
 
 class Intents:
@@ -92,7 +96,11 @@ class Intents:
     # messages from exchanges and people
 
     def receive(self, message: Message) -> None:
-        """Apply a verified ``intent.match`` (from an exchange) or ``offer.decline``."""
+        """Apply a verified message of intentcasting.
+
+        ``intent.match`` and ``intent.withdraw`` come from an exchange, ``offer.decline``
+        and ``offer.accept`` from the pseudonym an offer went to.
+        """
         body = message.body
         with self.engine.begin() as connection:
             if isinstance(body, IntentMatch):
@@ -121,12 +129,15 @@ class Intents:
                     .where(
                         matched_intents.c.exchange == message.sender,
                         matched_intents.c.intent_id == body.intent,
-                        matched_intents.c.state.in_(["open", "offered"]),
+                        # an intent whose offer was taken stays accepted
+                        matched_intents.c.state.in_([OPEN, OFFERED]),
                     )
-                    .values(state="withdrawn")
+                    .values(state=WITHDRAWN)
                 )
             elif isinstance(body, OfferDecline):
                 _declined(connection, message.sender, body, now=self.clock())
+            elif isinstance(body, OfferAccept):
+                _accepted(connection, message.sender, body, now=self.clock())
 
     # reading
 
@@ -175,7 +186,7 @@ class Intents:
         with self.engine.begin() as connection:
             _expire(connection, now)
             row = _known(connection, intent_id)
-        if row.state in (WITHDRAWN, EXPIRED):
+        if row.state in (ACCEPTED, WITHDRAWN, EXPIRED):
             raise IntentClosed(f"intent {intent_id} is {row.state}: it takes no offers")
         if self.public_url is None:
             raise InvalidRequest("set public_url: an offer names the vendor's address")
@@ -361,6 +372,43 @@ def _declined(connection: Connection, pseudonym: str, body: OfferDecline, *, now
         )
 
 
+def _accepted(connection: Connection, pseudonym: str, body: OfferAccept, *, now: float) -> None:
+    """Mark the offer accepted by the customer ``body.relationship``, and its intent taken.
+
+    The same acceptance again changes nothing; an acceptance of an offer declined,
+    or already accepted by another DID, is refused.
+    """
+    row = connection.execute(
+        select(offers.c.id, offers.c.intent, offers.c.state, offers.c.customer)
+        .join(matched_intents, matched_intents.c.id == offers.c.intent)
+        .where(offers.c.message_id == body.offer, matched_intents.c.pseudonym == pseudonym)
+    ).one_or_none()
+    if row is None:
+        raise ProtocolError(
+            RefusalCode.WRONG_RECIPIENT, "this vendor made the sender no offer with that id"
+        )
+    if row.state == DECLINED:
+        raise ProtocolError(
+            RefusalCode.INVALID_BODY, f"offer {body.offer} was declined: it cannot be accepted"
+        )
+    if row.state == ACCEPTED:
+        if row.customer != body.relationship:
+            raise ProtocolError(
+                RefusalCode.INVALID_BODY,
+                f"offer {body.offer} was accepted already, for another relationship",
+            )
+        return
+    connection.execute(
+        update(offers)
+        .where(offers.c.id == row.id, offers.c.state == SENT)
+        .values(state=ACCEPTED, answered_at=now, customer=body.relationship)
+    )
+    # Taken, the intent is closed whatever the exchange said of it before or says after.
+    connection.execute(
+        update(matched_intents).where(matched_intents.c.id == row.intent).values(state=ACCEPTED)
+    )
+
+
 def _expire(connection: Connection, now: float) -> None:
     connection.execute(
         update(matched_intents)
@@ -430,5 +478,6 @@ def _offer_json(row: Any) -> dict[str, Any]:
         "sent_at": row.sent_at,
         "answered_at": row.answered_at,
         "reason": row.reason,
+        "customer": row.customer,
         "offer": json.loads(row.body),
     }

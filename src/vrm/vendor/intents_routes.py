@@ -55,7 +55,11 @@ async def list_offers(
     state: Annotated[str | None, Query(pattern=OFFER_STATE)] = None,
     intent: int | None = None,
 ) -> list[dict[str, Any]]:
-    """The offers made, oldest first; ``?state=declined`` or ``?intent=N`` to narrow."""
+    """The offers made, oldest first; ``?state=accepted`` or ``?intent=N`` to narrow.
+
+    An accepted offer names its ``customer``: the DID of the person's relationship
+    (``/api/customers/{did}`` once their request has come).
+    """
     endpoint = _endpoint(request)
     return await run_in_threadpool(lambda: endpoint.intents.offers(state=state, intent=intent))
 

@@ -129,7 +129,8 @@ matched_intents = Table(
     Column("terms", Text, nullable=False),  # JSON: the term ids an offer must accept
     Column("pool", Integer, nullable=False),  # intents pooled with it (1: alone)
     Column("pool_id", String(128)),
-    Column("state", String(16), nullable=False),  # open | offered | withdrawn | expired
+    # open | offered | accepted (one of its offers) | withdrawn | expired
+    Column("state", String(16), nullable=False),
     Column("received_at", Float, nullable=False),
     Column("expires_at", Float, nullable=False),
     UniqueConstraint("pseudonym", "intent_id", name="matched_intents_once"),
@@ -146,4 +147,5 @@ offers = Table(
     Column("sent_at", Float, nullable=False),
     Column("answered_at", Float),
     Column("reason", Text),  # the person's, when they declined
+    Column("customer", String(512)),  # when accepted: the pairwise DID that took it
 )

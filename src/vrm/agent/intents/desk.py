@@ -23,7 +23,15 @@ from vrm.agent.relationships.service import (
     list_relationships,
 )
 from vrm.protocol import Discovery, PartyState, compose
-from vrm.protocol.v1.intents import MAILBOX_FETCH, OFFER_DECLINE, Fetch, Intent, OfferDecline
+from vrm.protocol.v1.intents import (
+    MAILBOX_FETCH,
+    OFFER_ACCEPT,
+    OFFER_DECLINE,
+    Fetch,
+    Intent,
+    OfferAccept,
+    OfferDecline,
+)
 from vrm.terms import Terms
 
 if TYPE_CHECKING:
@@ -188,7 +196,9 @@ class IntentDesk:
     async def accept(self, offer_id: int) -> Relationship:
         """Take an offer: relate with the seller on the intent's terms, grant what it needs.
 
-        The other offers are declined and the intent is withdrawn at the exchange.
+        The seller is told which offer the relationship takes (``offer.accept``, from
+        the intent's pseudonym), the other offers are declined and the intent is
+        withdrawn at the exchange.
 
         Raises:
             Conflict: the offer was answered already, its intent is closed, or the
@@ -228,6 +238,20 @@ class IntentDesk:
                 connection, offer, intents.ACCEPTED, vendor_id=relationship.id, now=now
             )
             pseudonym = intents.pseudonym_of(connection, self.agent.sealer, record)
+            queued.append(
+                enqueue(
+                    connection,
+                    self.agent.sealer,
+                    sender=pseudonym,
+                    to=offer.sender,
+                    inbox=seller.inbox,
+                    type=OFFER_ACCEPT,
+                    body=OfferAccept(offer=offer.message_id, relationship=relationship.our_did),
+                    vendor_id=None,
+                    max_age=max_age,
+                    now=now,
+                )
+            )
             for other in others:
                 inbox = inboxes.get(other.id)
                 if inbox is not None:

@@ -7,7 +7,8 @@ prefixes, regions, price bands); the exchange sends each matching vendor an
 ``intent.match`` carrying the person's signed intent. A vendor answers with an
 ``offer`` (a schema.org ``Offer``) encrypted to the pseudonym and relayed by the
 exchange, which cannot read it. The person declines offers (``offer.decline``) or
-accepts one by starting a relationship with that vendor.
+accepts one by starting a relationship with that vendor, from a new pairwise DID,
+and telling it which offer that relationship takes (``offer.accept``).
 Member names inside ``demand`` and ``offer`` are schema.org's own.
 Specification: docs/protocol.md, section 7.8.
 """
@@ -34,6 +35,7 @@ INTENT_WITHDRAW = "vrm/1/intent.withdraw"
 INTENT_MATCH = "vrm/1/intent.match"
 OFFER = "vrm/1/offer"
 OFFER_DECLINE = "vrm/1/offer.decline"
+OFFER_ACCEPT = "vrm/1/offer.accept"
 EXCHANGE_SUBSCRIBE = "vrm/1/exchange.subscribe"
 MAILBOX_FETCH = "vrm/1/mailbox.fetch"
 INTENTS_FETCH = "vrm/1/intents.fetch"
@@ -113,7 +115,7 @@ class Demand(Body):
 
     category: CategoryPath
     description: Annotated[str, Field(max_length=2000)] = ""
-    itemOffered: ItemWanted = ItemWanted()
+    itemOffered: ItemWanted = Field(default_factory=ItemWanted)
     eligibleQuantity: Quantity = Quantity(value=1)
     priceSpecification: PriceRange
     areaServed: Place
@@ -241,6 +243,17 @@ class OfferDecline(Body):
     reason: ShortText | None = None
 
 
+class OfferAccept(Body):
+    """The person accepts the offer ``offer`` (its message id); signed by the pseudonym.
+
+    ``relationship`` is the person's pairwise DID for this vendor: the ``from`` of the
+    relationship that takes the offer, whose request may arrive before or after this.
+    """
+
+    offer: MessageId
+    relationship: Did
+
+
 class Fetch(Body):
     """A signed request for what came after the cursor ``after``.
 
@@ -257,6 +270,7 @@ INTENT_TYPES: dict[str, type[Body]] = {
     INTENT_MATCH: IntentMatch,
     OFFER: OfferBody,
     OFFER_DECLINE: OfferDecline,
+    OFFER_ACCEPT: OfferAccept,
     EXCHANGE_SUBSCRIBE: ExchangeSubscribe,
     MAILBOX_FETCH: Fetch,
     INTENTS_FETCH: Fetch,
