@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+import socket
 import subprocess
 import sys
 import uuid
@@ -17,6 +19,7 @@ from vrm.protocol import Identity
 POSTGRES_URL = os.environ.get(
     "VRM_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
+NATS_URL = os.environ.get("VRM_TEST_NATS_URL", "nats://127.0.0.1:4222")
 
 
 def service_missing(name: str, reason: str) -> None:
@@ -47,6 +50,23 @@ def postgres_url() -> Iterator[str]:
             yield f"{POSTGRES_URL}{separator}options=-csearch_path%3D{schema}"
         finally:
             admin.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+@pytest.fixture
+def nats_url() -> str:
+    """A NATS server with JetStream (tests keep apart by a prefix of their own)."""
+    address = NATS_URL.split(",")[0].removeprefix("nats://").rsplit("@", 1)[-1]
+    host, _, port = address.rpartition(":")
+    try:
+        with socket.create_connection((host or "127.0.0.1", int(port or 4222)), timeout=3) as s:
+            greeting = s.makefile("rb").readline()  # the server speaks first: INFO {...}
+    except OSError as exc:
+        service_missing("NATS", f"{NATS_URL}: {exc}")
+    if not greeting.startswith(b"INFO "):
+        service_missing("NATS", f"{NATS_URL} does not answer as a NATS server")
+    if not json.loads(greeting[5:]).get("jetstream"):
+        service_missing("NATS", f"{NATS_URL} runs without JetStream (start it with -js)")
+    return NATS_URL
 
 
 @pytest.fixture

@@ -40,7 +40,9 @@ def database_engine(url_or_path: str | Path) -> Engine:
     if "://" in text_form:
         if text_form.startswith("sqlite:///"):
             return sqlite_engine(Path(text_form.removeprefix("sqlite:///")))
-        return create_engine(text_form, pool_pre_ping=True)
+        # Requests run in up to 40 worker threads: a pool of 5 (the default) had most
+        # of them open and close an overflow connection, a server process each time.
+        return create_engine(text_form, pool_pre_ping=True, pool_size=20, max_overflow=20)
     return sqlite_engine(Path(text_form))
 
 

@@ -212,7 +212,10 @@ def test_one_pseudonym_one_intent_and_bad_input_gets_problem_details(
     exchange: ServiceProcess, tmp_path: Path
 ) -> None:
     person = Identity.generate()
-    assert send(exchange, person, INTENT, intent()).status_code == 202
+    _, token = compose(person, type=INTENT, to=exchange_did(exchange), body=intent())
+    assert httpx.post(f"{exchange.url}/inbox", content=token, headers=JWS).status_code == 202
+    replayed = httpx.post(f"{exchange.url}/inbox", content=token, headers=JWS)
+    assert (replayed.status_code, replayed.json()["code"]) == (409, "replay")
     again = send(exchange, person, INTENT, intent("home/sofas"))
     assert again.status_code == 422
     assert "new one per intent" in again.json()["detail"]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import base58
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from nacl.public import PrivateKey
 
 from vrm.protocol import (
@@ -18,6 +20,7 @@ from vrm.protocol import (
     x25519_from_did,
     x25519_multibase,
 )
+from vrm.protocol.did import _b58decode
 
 from .support import load_vectors
 
@@ -202,3 +205,22 @@ def test_generated_identities_round_trip_through_their_seed(alice):
     assert rebuilt.sign(b"hello") == alice.sign(b"hello")
     assert ed25519_from_did(alice.did) == alice.public_key
     assert repr(alice) == f"Identity({alice.did})"
+
+
+@given(st.binary(min_size=0, max_size=40))
+def test_base58_digits_decode_as_the_base58_reference_does(raw: bytes) -> None:
+    """Whatever the bytes (leading zeros too), the fast decoder reads what base58 wrote."""
+    assert _b58decode(base58.b58encode(raw).decode("ascii")) == raw
+
+
+@given(st.binary(min_size=32, max_size=32))
+def test_every_ed25519_did_key_gives_back_its_key(key: bytes) -> None:
+    """did:key of any 32 bytes → the same 32 bytes."""
+    assert ed25519_from_did(_did_key(b"\xed\x01" + key)) == key
+
+
+def test_a_did_key_too_long_to_be_a_key_is_refused_at_once() -> None:
+    """A 100,000-digit 'key' is refused as unresolvable without decoding it."""
+    with pytest.raises(ProtocolError) as refused:
+        ed25519_from_did("did:key:z" + "2" * 100_000)
+    assert refused.value.code is RefusalCode.UNRESOLVABLE_KEY

@@ -546,6 +546,19 @@ def test_unrecorded_message_is_let_in_until_recorded(alice, bob, clock):
     assert verifier.record(message) is False
 
 
+def test_types_whose_handler_keeps_replays_stay_out_of_the_seen_ids_store(alice, bob, clock):
+    """The handler of such a type refuses repeats itself; other types are kept as usual."""
+    seen = MemorySeenIds(clock)
+    verifier = _verifier(bob, clock, seen_ids=seen, replays_kept_by_handler={PING})
+    ping = _ping(alice, bob)
+    assert verifier.verify(ping).id == verifier.verify(ping).id
+    assert verifier.record(verifier.verify(ping)) is True
+    assert len(seen) == 0
+    _, pong = compose(alice, type=PING_RESPONSE, to=bob.did, body={}, now=T0)
+    verifier.verify(pong)
+    assert _refusal(verifier, pong) == RefusalCode.REPLAY
+
+
 def test_refused_message_is_not_remembered(alice, bob, clock):
     """A message refused for another reason does not use up its id."""
     seen = MemorySeenIds(clock)

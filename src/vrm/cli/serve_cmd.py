@@ -19,6 +19,15 @@ from vrm.cli.agent_cmd import HomeOption, ask_passphrase
 app = typer.Typer(help="Run a vrm service.", no_args_is_help=True)
 
 
+def _check_nats_prefix(value: str) -> str:
+    from vrm.exchange.bus import check_prefix
+
+    try:
+        return check_prefix(value)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+
+
 def _check_public_url(value: str | None) -> str | None:
     if value is not None and not value.startswith(("http://", "https://")):
         raise typer.BadParameter("give an absolute http:// or https:// URL")
@@ -171,10 +180,32 @@ def exchange(
     allow_private: Annotated[
         bool, typer.Option(help="Let pushes reach vendors on private networks.")
     ] = False,
+    nats: Annotated[
+        str | None,
+        typer.Option(
+            metavar="URL",
+            help="A NATS server with JetStream (nats://host:4222): serve one market with "
+            "the other processes given the same --database, --nats and --nats-prefix.",
+        ),
+    ] = None,
+    nats_prefix: Annotated[
+        str,
+        typer.Option(
+            callback=_check_nats_prefix, help="The market's NATS subjects and stream name."
+        ),
+    ] = "vrm.exchange",
+    ack_wait: Annotated[
+        float,
+        typer.Option(
+            min=1.0,
+            help="Seconds before pushes a stopped process held go to another (with --nats).",
+        ),
+    ] = 30.0,
 ) -> None:
     """Run an intent exchange: pseudonymous intents matched to vendors, offers relayed unread.
 
-    Prints 'listening on URL' and its DID when ready.
+    Prints 'listening on URL' and its DID when ready. Several processes, on several
+    machines, serve one market with a shared PostgreSQL (--database) and NATS (--nats).
     """
     import platformdirs
 
@@ -189,6 +220,9 @@ def exchange(
         database=database,
         allow_loopback=allow_loopback,
         allow_private=allow_private,
+        nats=nats,
+        nats_prefix=nats_prefix,
+        ack_wait=ack_wait,
     )
     opened = Exchange.open(
         settings, home=folder, public_url=public_url or f"http://{host}:{port or 0}"
@@ -198,7 +232,7 @@ def exchange(
     async def serve() -> None:
         async with LocalServer(built, host=host, port=port) as server:
             if public_url is None:
-                opened.worker.mailbox_url = f"{server.url}/mailbox"
+                opened.pusher.mailbox_url = f"{server.url}/mailbox"
             print(f"listening on {server.url}", flush=True)
             print(f"exchange DID: {opened.identity.did}", flush=True)
             await server.stopped

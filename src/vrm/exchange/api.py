@@ -9,14 +9,14 @@
 - ``GET /signals?category=PREFIX&period=YYYY-MM-DD``: public, differentially private
   demand of a closed UTC day (:mod:`vrm.exchange.signals`).
 
-Every refusal is problem+json; each pseudonym, vendor and mailbox is rate limited.
+Every refusal is problem+json; each pseudonym, vendor and mailbox is rate limited (by
+each process on its own, when several serve one market: docs/scaling.md).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections import defaultdict
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
@@ -40,33 +40,13 @@ MAX_WAIT_SECONDS = 30.0
 HOUSEKEEPING_SECONDS = 60.0
 
 
-class _Arrivals:
-    """Wakes the long-polls waiting on a pseudonym's mailbox when an offer arrives."""
-
-    def __init__(self) -> None:
-        self._events: dict[str, asyncio.Event] = defaultdict(asyncio.Event)
-
-    def arrived(self, pseudonym: str) -> None:
-        event = self._events.pop(pseudonym, None)
-        if event is not None:
-            event.set()
-
-    async def wait(self, pseudonym: str, seconds: float) -> None:
-        event = self._events[pseudonym]
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(event.wait(), seconds)
-        if self._events.get(pseudonym) is event and not event.is_set():
-            del self._events[pseudonym]
-
-
 def create_exchange_app(
     exchange: Exchange, *, public_url: str | None = None, signals: DemandSignals | None = None
 ) -> FastAPI:
-    """Build the exchange's app; its lifespan runs the push worker and expiry.
+    """Build the exchange's app; its lifespan runs the bus (pushes, notices) and expiry.
 
     ``signals`` releases demand signals (default: the exchange's store, default settings).
     """
-    arrivals = _Arrivals()
     demand = signals or DemandSignals(exchange.engine)
     limits = {
         "offers": RateLimit(rate=5.0, burst=50),  # per mailbox
@@ -77,18 +57,16 @@ def create_exchange_app(
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        tasks = [
-            asyncio.create_task(exchange.worker.run(), name="push"),
-            asyncio.create_task(_expire(exchange), name="expiry"),
-        ]
         try:
-            yield
+            async with exchange.bus.running():
+                expiry = asyncio.create_task(_expire(exchange), name="expiry")
+                try:
+                    yield
+                finally:
+                    expiry.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await expiry
         finally:
-            for task in tasks:
-                task.cancel()
-            for task in tasks:
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
             await exchange.aclose()
 
     app = FastAPI(
@@ -126,7 +104,7 @@ def create_exchange_app(
         pseudonym = recipient_of(encrypted)
         limits["offers"].take(pseudonym)
         kept = await anyio.to_thread.run_sync(exchange.market.post_offer, encrypted)
-        arrivals.arrived(pseudonym)
+        await exchange.bus.offer_kept(pseudonym)
         return {"id": kept, "status": "accepted"}
 
     @app.post("/mailbox/fetch", tags=["offers"])
@@ -141,7 +119,7 @@ def create_exchange_app(
             lambda: exchange.market.mailbox(message.sender, after=after)
         )
         if not found and wait:
-            await arrivals.wait(message.sender, wait)
+            await exchange.arrivals.wait(message.sender, wait)
             found = await anyio.to_thread.run_sync(
                 lambda: exchange.market.mailbox(message.sender, after=after)
             )
@@ -159,7 +137,7 @@ def create_exchange_app(
         return {
             "intents": found,
             "next": cursor,
-            "mailbox": exchange.worker.mailbox_url,
+            "mailbox": exchange.pusher.mailbox_url,
         }
 
     @app.get("/pools/{name}", tags=["intents"])
@@ -238,5 +216,5 @@ def _after(message: Message) -> int:
 async def _expire(exchange: Exchange) -> None:
     while True:
         if await anyio.to_thread.run_sync(exchange.market.expire):
-            exchange.worker.wake()  # vendors the expired intents were pushed to are told
+            exchange.bus.queued()  # vendors the expired intents were pushed to are told
         await asyncio.sleep(HOUSEKEEPING_SECONDS)

@@ -55,14 +55,14 @@ class IntentBatcher:
                     if not done.done():
                         done.set_exception(exc)
                 continue
-            matched = False
+            pushed = False
             for (_, done), outcome in zip(batch, outcomes, strict=True):
                 if done.done():
                     continue
                 if isinstance(outcome, ProtocolError):
                     done.set_exception(outcome)
                 else:
-                    matched = matched or bool(outcome.vendors)
+                    pushed = pushed or outcome.pushed
                     done.set_result(outcome)
-            if matched:
-                self.on_matched()
+            if pushed:
+                self.on_matched()  # there are deliveries to write and push

@@ -54,15 +54,39 @@ class WantedSummary:
     currency: str
 
 
+class _Bucket:
+    """The subscriptions to one category, arranged so most are found without a check each.
+
+    A subscription with no price band is a vendor in ``anywhere`` (no regions) or under
+    each of its regions; only those with a band are checked one by one.
+    """
+
+    __slots__ = ("anywhere", "by_region", "priced")
+
+    def __init__(self) -> None:
+        self.anywhere: dict[str, None] = {}
+        self.by_region: dict[str, dict[str, None]] = {}
+        self.priced: list[SubscriptionRule] = []
+
+    def add(self, rule: SubscriptionRule) -> None:
+        if rule.currency is not None:
+            self.priced.append(rule)
+        elif not rule.regions:
+            self.anywhere[rule.vendor] = None
+        else:
+            for region in sorted(rule.regions):
+                self.by_region.setdefault(region, {})[rule.vendor] = None
+
+
 class SubscriptionIndex:
     """Every subscription, by category prefix."""
 
     def __init__(self, rules: Iterable[SubscriptionRule] = ()) -> None:
-        self._by_category: dict[str, list[SubscriptionRule]] = defaultdict(list)
+        self._by_category: dict[str, _Bucket] = defaultdict(_Bucket)
         self._by_vendor: dict[str, list[SubscriptionRule]] = defaultdict(list)
         self.size = 0
         for rule in rules:
-            self._by_category[rule.category].append(rule)
+            self._by_category[rule.category].add(rule)
             self._by_vendor[rule.vendor].append(rule)
             self.size += 1
 
@@ -71,11 +95,25 @@ class SubscriptionIndex:
         return list(self._by_vendor.get(vendor, ()))
 
     def match(self, wanted: WantedSummary) -> list[str]:
-        """The vendors with a subscription covering ``wanted``, each once, in a stable order."""
+        """The vendors with a subscription covering ``wanted``, each once.
+
+        The order is the same every time for the same subscriptions and intent.
+        """
         found: dict[str, None] = {}
-        segments = wanted.category.split("/")
-        for depth in range(1, len(segments) + 1):
-            for rule in self._by_category.get("/".join(segments[:depth]), ()):
+        category = wanted.category
+        end = 0
+        while end >= 0:
+            end = category.find("/", end + 1)
+            bucket = self._by_category.get(category if end < 0 else category[:end])
+            if bucket is None:
+                continue
+            found.update(bucket.anywhere)
+            by_region = bucket.by_region
+            if by_region:
+                found.update(by_region.get(wanted.country, ()))
+                if wanted.region:
+                    found.update(by_region.get(wanted.region, ()))
+            for rule in bucket.priced:
                 if rule.vendor not in found and rule.covers(wanted):
                     found[rule.vendor] = None
         return list(found)

@@ -58,6 +58,7 @@ def join_pool(connection: Connection, demand: Demand, *, now: float) -> Pool:
             pools.c.max_price >= low,
         )
         .order_by(pools.c.id)
+        .with_for_update()  # processes joining at once take turns (PostgreSQL)
     ).all()
     for row in candidates:
         held = json.loads(row.properties)

@@ -6,7 +6,20 @@ for it alone, and the exchange keeps no addresses, accounts or cookies of people
 
 from __future__ import annotations
 
-from sqlalchemy import Boolean, Column, Float, Integer, MetaData, String, Table, Text
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Float,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    false,
+    text,
+)
 
 metadata = MetaData()
 
@@ -31,6 +44,13 @@ subscriptions = Table(
     Column("currency", String(3)),
 )
 
+subscription_version = Table(
+    "subscription_version",
+    metadata,
+    Column("id", Integer, primary_key=True),  # one row: 1
+    Column("version", BigInteger, nullable=False),  # one more at every change
+)
+
 intents = Table(
     "intents",
     metadata,
@@ -50,6 +70,14 @@ intents = Table(
     Column("state", String(16), nullable=False),  # live | withdrawn | expired
     Column("created_at", Float, nullable=False),
     Column("expires_at", Float, nullable=False, index=True),
+    # Set while the deliveries to the vendors it matches with an inbox are to be written.
+    Column("push_pending", Boolean, nullable=False, server_default=false()),
+    Index(
+        "ix_intents_push_pending",
+        "id",
+        sqlite_where=text("push_pending"),
+        postgresql_where=text("push_pending"),
+    ),
 )
 
 deliveries = Table(

@@ -1,6 +1,8 @@
-"""The exchange as one object: identity, store, market, inbox and push worker.
+"""The exchange as one object: identity, store, market, inbox, pushes and bus.
 
 ``vrm serve exchange`` opens it and serves :func:`vrm.exchange.api.create_exchange_app`.
+Alone it is one process (:class:`~vrm.exchange.bus.LocalBus`); given a NATS URL, it is
+one of several processes serving one market (:class:`~vrm.exchange.nats_bus.NatsBus`).
 """
 
 from __future__ import annotations
@@ -12,8 +14,9 @@ import anyio.to_thread
 from sqlalchemy import Engine
 
 from vrm.exchange.batching import IntentBatcher
+from vrm.exchange.bus import DEFAULT_PREFIX, Arrivals, Bus, LocalBus
 from vrm.exchange.market import Market
-from vrm.exchange.worker import MatchWorker
+from vrm.exchange.worker import MatchWorker, Pusher
 from vrm.keyfile import load_or_create_identity
 from vrm.protocol import (
     PING,
@@ -52,11 +55,17 @@ class ExchangeSettings:
     database: str | None = None
     allow_loopback: bool = False
     allow_private: bool = False
+    nats: str | None = None
+    """A NATS server with JetStream: this process is one of several serving the market."""
+    nats_prefix: str = DEFAULT_PREFIX
+    """The market's NATS subjects and stream (one prefix per market)."""
+    ack_wait: float = 30.0
+    """Seconds before a push a dead process held is handed to another (with NATS)."""
 
 
 @dataclass
 class Exchange:
-    """An intent exchange: its identity, market, inbox, verifier and push worker."""
+    """An intent exchange: its identity, market, inbox, verifier, pushes and bus."""
 
     settings: ExchangeSettings
     identity: Identity
@@ -65,10 +74,12 @@ class Exchange:
     seen_ids: PersistentSeenIds
     verifier: Verifier
     inbox: Inbox
-    worker: MatchWorker
+    pusher: Pusher
+    arrivals: Arrivals
+    bus: Bus
 
     def __post_init__(self) -> None:
-        self.batcher = IntentBatcher(self.market, on_matched=self.worker.wake)
+        self.batcher = IntentBatcher(self.market, on_matched=self.bus.queued)
 
     @classmethod
     def open(cls, settings: ExchangeSettings, *, home: Path, public_url: str) -> Exchange:
@@ -82,17 +93,39 @@ class Exchange:
             if settings.database and settings.database.startswith("postgresql")
             else str(home / SEEN_IDS_FILE)
         )
-        verifier = Verifier(receiver=identity.did, types=intent_types(), seen_ids=seen_ids)
+        # An intent's row is its replay record (one pseudonym, one intent), written in
+        # the transaction that takes it: intents skip the seen-ids store.
+        verifier = Verifier(
+            receiver=identity.did,
+            types=intent_types(),
+            seen_ids=seen_ids,
+            replays_kept_by_handler={INTENT},
+        )
         market = Market(engine)
         policy = AddressPolicy(
             allow_loopback=settings.allow_loopback, allow_private=settings.allow_private
         )
-        worker = MatchWorker(
-            engine,
+        pusher = Pusher(
             identity,
             Sender(AiohttpTransport(policy=policy)),
             mailbox_url=public_url.rstrip("/") + "/mailbox",
         )
+        arrivals = Arrivals()
+        bus: Bus
+        if settings.nats:
+            from vrm.exchange.nats_bus import NatsBus  # NATS's client only when it is used
+
+            bus = NatsBus(
+                settings.nats,
+                engine=engine,
+                market=market,
+                pusher=pusher,
+                arrivals=arrivals,
+                prefix=settings.nats_prefix,
+                ack_wait=settings.ack_wait,
+            )
+        else:
+            bus = LocalBus(MatchWorker(engine, pusher, fan_out=market.fan_out), arrivals)
         exchange = cls(
             settings=settings,
             identity=identity,
@@ -101,7 +134,9 @@ class Exchange:
             seen_ids=seen_ids,
             verifier=verifier,
             inbox=Inbox(identity=identity, verifier=verifier, handler=_unset),
-            worker=worker,
+            pusher=pusher,
+            arrivals=arrivals,
+            bus=bus,
         )
         exchange.inbox.handler = exchange.handle
         return exchange
@@ -109,12 +144,14 @@ class Exchange:
     async def handle(self, message: Message) -> None:
         """Apply a verified message from a person or a vendor (off the event loop)."""
         if message.type == INTENT:
-            await self.batcher.publish(message)
+            if not (await self.batcher.publish(message)).new:
+                raise ProtocolError(RefusalCode.REPLAY, f"intent {message.id} was already taken")
         elif message.type == INTENT_WITHDRAW:
             if await anyio.to_thread.run_sync(self.market.withdraw, message):
-                self.worker.wake()  # vendors it was pushed to are told
+                self.bus.queued()  # vendors it was pushed to are told
         elif message.type == EXCHANGE_SUBSCRIBE:
             await anyio.to_thread.run_sync(self.market.subscribe, message)
+            await self.bus.subscriptions_changed()
         elif message.type in (PING, PING_RESPONSE, PROBLEM_REPORT):
             return  # understood; nothing to keep
         else:
@@ -124,7 +161,7 @@ class Exchange:
 
     async def aclose(self) -> None:
         """Close connections and stores."""
-        await self.worker.sender.transport.aclose()
+        await self.pusher.aclose()
         self.seen_ids.close()
         self.engine.dispose()
 

@@ -20,7 +20,7 @@ the replay store last (so only messages that passed everything are remembered):
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Any
 
 from nacl.exceptions import BadSignatureError
@@ -58,6 +58,10 @@ class Verifier:
         max_clock_skew: how far in the future ``created_time`` may be (default 300 s).
         max_lifetime: the longest ``expires_time - created_time`` accepted (default 30
             days); it bounds how long the replay store must keep an id.
+        replays_kept_by_handler: message types whose handler keeps (sender, id) itself,
+            in the same transaction as what it stores, and refuses a repeat as
+            ``replay`` (the exchange's intents): they are neither looked up in nor
+            written to ``seen_ids``.
     """
 
     def __init__(
@@ -70,6 +74,7 @@ class Verifier:
         max_bytes: int = DEFAULT_MAX_BYTES,
         max_clock_skew: int = DEFAULT_MAX_CLOCK_SKEW,
         max_lifetime: int = DEFAULT_MAX_LIFETIME,
+        replays_kept_by_handler: Collection[str] = (),
     ) -> None:
         self.receiver = receiver
         self.types = types
@@ -78,16 +83,21 @@ class Verifier:
         self.max_bytes = max_bytes
         self.max_clock_skew = max_clock_skew
         self.max_lifetime = max_lifetime
+        self.replays_kept_by_handler = frozenset(replays_kept_by_handler)
         # Senders reuse one header for all their messages: decoding it and the key
         # once per sender instead of once per message is the largest saving here.
         self._headers: dict[str, tuple[dict[str, Any], str, VerifyKey]] = {}
 
-    def verify(self, token: str | bytes, *, record: bool = True) -> Message:
+    def verify(
+        self, token: str | bytes, *, record: bool = True, replay_check: bool = True
+    ) -> Message:
         """Return the verified message, or raise :class:`ProtocolError` saying why not.
 
         With ``record=False`` the replay check only looks: the caller records the
         message with :meth:`record` once it has handled it, so a message whose
-        handling failed is let in again when its sender retries.
+        handling failed is let in again when its sender retries. With
+        ``replay_check=False`` it is left out: the caller runs :meth:`check_replay`
+        itself (where the store's round trip does not hold anything up).
         """
         if len(token) > self.max_bytes:
             raise ProtocolError(
@@ -107,22 +117,28 @@ class Verifier:
         envelope = _parse_envelope(parts.payload_b64)
         self._check_envelope(envelope, signer_did)
         body = self._check_body(envelope)
-        if self.seen_ids is not None:
-            key = replay_key(envelope.from_, envelope.id)
-            seen = (
-                not self.seen_ids.remember(key, envelope.expires_time)
-                if record
-                else self.seen_ids.contains(key)
-            )
-            if seen:
-                raise ProtocolError(
-                    RefusalCode.REPLAY, f"message {envelope.id} was already received"
-                )
-        return Message(envelope=envelope, body=body, compact=token, header=dict(header))
+        message = Message(envelope=envelope, body=body, compact=token, header=dict(header))
+        if replay_check:
+            self.check_replay(message, record=record)
+        return message
+
+    def check_replay(self, message: Message, *, record: bool = False) -> None:
+        """Refuse a message already received (``replay``); with ``record``, remember it.
+
+        Raises:
+            ProtocolError: ``replay``.
+        """
+        if self.seen_ids is None or message.type in self.replays_kept_by_handler:
+            return
+        key = replay_key(message.sender, message.id)
+        expires = message.envelope.expires_time
+        seen = not self.seen_ids.remember(key, expires) if record else self.seen_ids.contains(key)
+        if seen:
+            raise ProtocolError(RefusalCode.REPLAY, f"message {message.id} was already received")
 
     def record(self, message: Message) -> bool:
         """Record a message verified with ``record=False``; False if it already was."""
-        if self.seen_ids is None:
+        if self.seen_ids is None or message.type in self.replays_kept_by_handler:
             return True
         key = replay_key(message.sender, message.id)
         return self.seen_ids.remember(key, message.envelope.expires_time)

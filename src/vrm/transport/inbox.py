@@ -96,6 +96,7 @@ class Inbox:
         self.handler = handler
         self._in_flight: set[str] = set()
         # PostgreSQL round trips block; they run in a worker thread, off the event loop.
+        # (Types whose handler keeps their replays never reach the store: no hop at all.)
         self._offload = bool(getattr(verifier.seen_ids, "blocking", False))
 
     @property
@@ -140,7 +141,10 @@ class Inbox:
             except UnicodeDecodeError as exc:
                 raise ProtocolError(RefusalCode.MALFORMED, "a compact JWE is ASCII") from exc
             token = decrypt(encrypted, self._decrypting_identity(encrypted)).encode("ascii")
-        message = await self._run(partial(self.verifier.verify, token, record=False))
+        # Checks are CPU work, done here; only the replay store's round trip may block.
+        message = self.verifier.verify(token, record=False, replay_check=False)
+        if self._stores(message):
+            await self._run(partial(self.verifier.check_replay, message))
         key = replay_key(message.sender, message.id)
         if key in self._in_flight:
             raise InProgress(f"message {message.id} is being handled; retry shortly")
@@ -156,7 +160,8 @@ class Inbox:
                 raise HandlerFailed(
                     f"message {message.id} could not be handled; retry later"
                 ) from exc
-            await self._run(partial(self.verifier.record, message))
+            if self._stores(message):
+                await self._run(partial(self.verifier.record, message))
         finally:
             self._in_flight.discard(key)
         log.info("accepted %s %s from %s", message.type, message.id, message.sender)
@@ -175,6 +180,10 @@ class Inbox:
 
     async def _run(self, call: Callable[[], T]) -> T:
         return await anyio.to_thread.run_sync(call) if self._offload else call()
+
+    def _stores(self, message: Message) -> bool:
+        """Whether the replay store is asked about this message at all."""
+        return message.type not in self.verifier.replays_kept_by_handler
 
 
 def _oversize(limit: int) -> ProtocolError:

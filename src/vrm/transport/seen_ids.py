@@ -227,7 +227,7 @@ def open_seen_ids(location: str, *, clock: Clock = time.time) -> PersistentSeenI
         url = location.replace("postgres://", "postgresql://", 1)
         if url.startswith("postgresql://"):
             url = "postgresql+psycopg://" + url[len("postgresql://") :]
-        return PostgresSeenIds(url, clock=clock)
+        return PostgresSeenIds(url, clock=clock, pool_size=20, max_overflow=20)
     if "://" in location:
         raise ValueError(
             f"unsupported seen-ids store {location!r}: use a path or postgresql:// URL"
