@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
 from vrm.protocol.discovery import WELL_KNOWN_PATH, Discovery
 from vrm.protocol.errors import ProtocolError
@@ -155,10 +156,31 @@ def mount_inbox(app: FastAPI, inbox: Inbox) -> None:
     relationship and publishes none of them.
     """
     # The inbox is plain ASGI (vrm.transport.asgi): no framework on the hot path.
-    app.router.routes.append(
-        Route(INBOX_PATH, InboxEndpoint(inbox), methods=["POST"], name="inbox")
-    )
+    endpoint = InboxEndpoint(inbox)
+    app.router.routes.append(Route(INBOX_PATH, endpoint, methods=["POST"], name="inbox"))
+    app.state.inbox_endpoint = endpoint
     _document_inbox(app)
+
+
+def inbox_first(app: Any) -> Any:
+    """``app`` with ``/inbox`` answered ahead of the framework's middleware.
+
+    The inbox endpoint answers every request itself, problems included, so the
+    framework's layers (error pages, exception handlers, body limits, telemetry)
+    only cost time there: about an eighth of the exchange's intake. An app without
+    an inbox is returned as it is.
+    """
+    endpoint = getattr(getattr(app, "state", None), "inbox_endpoint", None)
+    if endpoint is None:
+        return app
+
+    async def serve(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"] == INBOX_PATH:
+            await endpoint(scope, receive, send)
+        else:
+            await app(scope, receive, send)
+
+    return serve
 
 
 def _document_inbox(app: FastAPI) -> None:

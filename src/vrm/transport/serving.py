@@ -26,9 +26,16 @@ class LocalServer:
     """
 
     def __init__(self, app: Any, *, host: str = "127.0.0.1", port: int = 0) -> None:
+        from vrm.transport.app import inbox_first
+
         self.host, self.port = host, port
         config = uvicorn.Config(
-            app, host=host, port=port, log_level="critical", lifespan="on", access_log=False
+            inbox_first(app),
+            host=host,
+            port=port,
+            log_level="critical",
+            lifespan="on",
+            access_log=False,
         )
         self._server = uvicorn.Server(config)
         self._socket: socket.socket | None = None
