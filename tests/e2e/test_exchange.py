@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-import sqlite3
+import asyncio
+import contextlib
 import sys
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import MetaData, inspect, select
 
 from tests.e2e.test_agent_service import eventually
 from tests.processes import ServiceProcess, start_fleet, start_service
@@ -28,18 +31,61 @@ from vrm.protocol.v1.intents import (
     OfferBody,
     intent_types,
 )
+from vrm.storage import database_engine
 
 pytestmark = pytest.mark.e2e
 JWS = {"content-type": "application/vrm+jws"}
 JWE = {"content-type": "application/vrm+jwe"}
 
 
-@pytest.fixture
-def exchange(tmp_path: Path) -> Iterator[ServiceProcess]:
-    command = [sys.executable, "-m", "vrm", "serve", "exchange", "--home", str(tmp_path / "x")]
-    service = start_service([*command, "--port", "0", "--allow-loopback"])
+@pytest.fixture(params=["sqlite", pytest.param("postgresql+nats", marks=pytest.mark.services)])
+def exchange(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ServiceProcess]:
+    """The exchange alone on SQLite, or as one process of a market on PostgreSQL and NATS."""
+    home = tmp_path / "x"
+    command = [sys.executable, "-m", "vrm", "serve", "exchange", "--home", str(home)]
+    command += ["--port", "0", "--allow-loopback"]
+    database, stream = str(home / "exchange.db"), None
+    if request.param != "sqlite":
+        database, nats_url = (
+            request.getfixturevalue("postgres_url"),
+            request.getfixturevalue("nats_url"),
+        )
+        prefix = f"vrm.test{uuid.uuid4().hex[:12]}"
+        stream = prefix.replace(".", "_").upper()
+        command += ["--database", database, "--nats", nats_url, "--nats-prefix", prefix]
+    service = start_service(command)
+    service.database = database  # type: ignore[attr-defined]
     yield service
     service.stop()
+    if stream is not None:
+        asyncio.run(_delete_stream(nats_url, stream))
+
+
+async def _delete_stream(nats_url: str, stream: str) -> None:
+    import nats
+    from nats.js.errors import NotFoundError
+
+    connection = await nats.connect(nats_url)
+    with contextlib.suppress(NotFoundError):
+        await connection.jetstream().delete_stream(stream)
+    await connection.close()
+
+
+def stored(exchange: ServiceProcess) -> bytes:
+    """Everything the exchange's store holds, every row of every table."""
+    engine = database_engine(exchange.database)  # type: ignore[attr-defined]
+    try:
+        with engine.connect() as connection:
+            tables = MetaData()
+            tables.reflect(connection)
+            rows = [
+                repr(tuple(row))
+                for table in tables.sorted_tables
+                for row in connection.execute(select(table))
+            ]
+    finally:
+        engine.dispose()
+    return "\n".join(rows).encode()
 
 
 @pytest.fixture
@@ -163,9 +209,10 @@ def test_an_intent_reaches_the_vendors_it_matches_and_their_offers_reach_only_th
         (pushed.did, 18999.0),
         (puller.did, 19450.0),
     ]
-    stored = b"".join(p.read_bytes() for p in (tmp_path / "x").iterdir() if p.is_file())
+    held = stored(exchange)
+    assert person.did.encode() in held, "the rows read are the exchange's own"
     for secret in (b"Nimbus", b"18999", b"Leith Motors"):
-        assert secret not in stored
+        assert secret not in held
     someone_else = Identity.generate()
     refused = fetch(exchange, someone_else, "/mailbox/fetch", MAILBOX_FETCH).json()["messages"]
     assert refused == []  # a mailbox answers only its own pseudonym
@@ -232,9 +279,9 @@ def test_one_pseudonym_one_intent_and_bad_input_gets_problem_details(
         assert reply.headers["content-type"] == "application/problem+json", (path, reply.text)
         assert reply.json()["code"] == code, (path, reply.text)
     # The exchange's store: one row per intent, each under its own pseudonym, no more.
-    database = sqlite3.connect(tmp_path / "x" / "exchange.db")
-    columns = [row[1] for row in database.execute("PRAGMA table_info(intents)")]
-    database.close()
+    engine = database_engine(exchange.database)  # type: ignore[attr-defined]
+    columns = [column["name"] for column in inspect(engine).get_columns("intents")]
+    engine.dispose()
     assert not {"ip", "address", "account", "person", "user"} & set(columns)
 
 
