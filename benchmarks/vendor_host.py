@@ -24,7 +24,6 @@ Run: .venv/bin/python benchmarks/vendor_host.py --count 250 --base "host 0" --po
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
 import hashlib
 import shutil
@@ -44,6 +43,7 @@ from starlette.routing import Route
 from vrm.protocol import Identity
 from vrm.storage import database_engine, migrate_to_newest
 from vrm.transport.asgi import InboxEndpoint
+from vrm.transport.background import running
 from vrm.transport.serving import LocalServer, run_service
 from vrm.vendor import jobs
 from vrm.vendor.config import settings_from
@@ -119,15 +119,10 @@ def create_host_app(endpoints: list[VendorEndpoint]) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        tasks = [asyncio.create_task(endpoint.worker.run()) for endpoint in endpoints]
         try:
-            yield
+            async with running(*(endpoint.worker.run() for endpoint in endpoints)):
+                yield
         finally:
-            for task in tasks:
-                task.cancel()
-            for task in tasks:
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
             for endpoint in endpoints:
                 await endpoint.aclose()
 

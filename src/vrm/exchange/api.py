@@ -16,7 +16,6 @@ each process on its own, when several serve one market: docs/scaling.md).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
@@ -31,6 +30,7 @@ from vrm.exchange.signals import DemandSignals, SignalsRefused
 from vrm.protocol import Message, ProtocolError, RefusalCode, recipient_of
 from vrm.protocol.v1.intents import INTENTS_FETCH, MAILBOX_FETCH, Fetch
 from vrm.transport.app import install_problem_handlers, mount_party, problem_response
+from vrm.transport.background import running
 from vrm.transport.inbox import JWE_MEDIA_TYPE, JWS_MEDIA_TYPE
 from vrm.transport.problems import RATE_LIMITED
 
@@ -58,14 +58,8 @@ def create_exchange_app(
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         try:
-            async with exchange.bus.running():
-                expiry = asyncio.create_task(_expire(exchange), name="expiry")
-                try:
-                    yield
-                finally:
-                    expiry.cancel()
-                    with contextlib.suppress(asyncio.CancelledError):
-                        await expiry
+            async with exchange.bus.running(), running(_expire(exchange)):
+                yield
         finally:
             await exchange.aclose()
 

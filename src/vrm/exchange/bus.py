@@ -24,6 +24,7 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Protocol
 
 from vrm.exchange.worker import MatchWorker
+from vrm.transport.background import running
 
 DEFAULT_PREFIX = "vrm.exchange"
 _PREFIX = re.compile(r"[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*")
@@ -84,13 +85,8 @@ class LocalBus:
     @asynccontextmanager
     async def running(self) -> AsyncIterator[None]:
         """Run the push worker for as long as the block lasts."""
-        task = asyncio.create_task(self.worker.run(), name="push")
-        try:
+        async with running(self.worker.run()):
             yield
-        finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
 
     def queued(self) -> None:
         """Wake the push worker."""

@@ -39,6 +39,7 @@ from vrm.exchange.market import Market
 from vrm.exchange.pushers import QueuePushers
 from vrm.exchange.relay import Relay
 from vrm.exchange.worker import Pusher
+from vrm.transport.background import running
 
 if TYPE_CHECKING:
     from nats.aio.client import Client
@@ -143,7 +144,6 @@ class NatsBus:
             log.error("cannot reach NATS at %s: %s", self.url, str(exc) or "no answer")
             raise ConnectionError(f"cannot reach NATS at {self.url}") from exc
         self._connection = connection
-        tasks: list[asyncio.Task[None]] = []
         try:
             jetstream = connection.jetstream()
             await self.declare(jetstream)
@@ -164,18 +164,9 @@ class NatsBus:
                 lambda: jetstream.pull_subscribe_bind(durable=CONSUMER, stream=self.stream),
                 ack_wait=self.ack_wait,
             )
-            tasks = [
-                asyncio.create_task(self._relay.run(), name="relay"),
-                asyncio.create_task(pushers.run(), name="pushers"),
-                asyncio.create_task(self._reload_subscriptions(), name="subscriptions"),
-            ]
-            yield
+            async with running(self._relay.run(), pushers.run(), self._reload_subscriptions()):
+                yield
         finally:
-            for task in tasks:
-                task.cancel()
-            for task in tasks:
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
             self._relay = None
             self._connection = None
             with contextlib.suppress(Exception):

@@ -30,6 +30,7 @@ from sqlalchemy import Engine
 from vrm.exchange.market import PENDING
 from vrm.exchange.schema import deliveries
 from vrm.exchange.worker import QUEUED, Due, Pusher, due_pushes, record_pushes
+from vrm.transport.background import running
 from vrm.transport.backoff import Backoff
 from vrm.transport.delivery import DeliveryError
 
@@ -150,13 +151,8 @@ class QueuePushers:
                     with contextlib.suppress(Exception):
                         await message.in_progress()
 
-        task = asyncio.create_task(keep())
-        try:
+        async with running(keep()):
             yield
-        finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
 
     def _load(self, ids: list[int]) -> list[Due]:
         with self.engine.begin() as connection:

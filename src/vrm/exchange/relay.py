@@ -33,6 +33,7 @@ from sqlalchemy import Connection, Engine, select, update
 from vrm.exchange.market import PENDING
 from vrm.exchange.schema import deliveries
 from vrm.exchange.worker import QUEUED
+from vrm.transport.background import Rounds
 
 if TYPE_CHECKING:
     from nats.js import JetStreamContext
@@ -48,7 +49,7 @@ def push_message(delivery: int, attempt: int) -> tuple[bytes, str]:
     return json.dumps({"delivery": delivery, "attempt": attempt}).encode(), f"{delivery}.{attempt}"
 
 
-class Relay:
+class Relay(Rounds):
     """Hands due deliveries to the push queue until cancelled.
 
     Args:
@@ -61,6 +62,8 @@ class Relay:
         poll_interval: seconds between looks when nothing woke the relay (retries
             coming due, rows a dead process left).
     """
+
+    what = "relaying pushes to the queue"
 
     def __init__(
         self,
@@ -75,6 +78,7 @@ class Relay:
         poll_interval: float = 2.0,
         clock: Callable[[], float] = time.time,
     ) -> None:
+        super().__init__(poll_interval=poll_interval)
         self.engine = engine
         self.jetstream = jetstream
         self.subject = subject
@@ -82,27 +86,7 @@ class Relay:
         self.fan_out = fan_out
         self.requeue_after = requeue_after
         self.batch = batch
-        self.poll_interval = poll_interval
         self.clock = clock
-        self._wake = asyncio.Event()
-
-    def wake(self) -> None:
-        """Look for due deliveries now."""
-        self._wake.set()
-
-    async def run(self) -> None:
-        """Relay until cancelled."""
-        while True:
-            self._wake.clear()
-            try:
-                relayed = await self.run_once()
-            except Exception:
-                log.exception("relaying pushes to the queue failed; trying again shortly")
-                relayed = 0
-            if relayed:
-                continue
-            with anyio.move_on_after(self.poll_interval):
-                await self._wake.wait()
 
     async def run_once(self) -> int:
         """Queue the deliveries due now (a batch at most).

@@ -26,6 +26,7 @@ from vrm.exchange.market import DELIVERED, FAILED, PENDING, WITHDRAWN
 from vrm.exchange.schema import deliveries, intents, pools, vendors
 from vrm.protocol import Identity, new_envelope, sign_message
 from vrm.protocol.v1.intents import INTENT_MATCH, INTENT_WITHDRAW, IntentMatch, IntentWithdraw
+from vrm.transport.background import Rounds
 from vrm.transport.backoff import Backoff
 from vrm.transport.delivery import DeliveryError, Sender
 
@@ -172,7 +173,7 @@ class Pusher:
         await self.sender.transport.aclose()
 
 
-class MatchWorker:
+class MatchWorker(Rounds):
     """Runs due pushes concurrently until cancelled: the exchange in one process.
 
     Args:
@@ -180,6 +181,8 @@ class MatchWorker:
         pusher: signs and posts each push.
         fan_out: writes the deliveries of the intents taken since (``Market.fan_out``).
     """
+
+    what = "a round of pushes"
 
     def __init__(
         self,
@@ -192,18 +195,13 @@ class MatchWorker:
         poll_interval: float = 30.0,
         clock: Callable[[], float] = time.time,
     ) -> None:
+        super().__init__(poll_interval=poll_interval)
         self.engine = engine
         self.pusher = pusher
         self.fan_out = fan_out
         self.backoff = backoff or Backoff()
         self.batch = batch
-        self.poll_interval = poll_interval
         self.clock = clock
-        self._wake = asyncio.Event()
-
-    def wake(self) -> None:
-        """Look for pushes now."""
-        self._wake.set()
 
     async def run_once(self) -> int:
         """Push everything due now; return how many were tried."""
@@ -213,20 +211,6 @@ class MatchWorker:
         outcomes = await asyncio.gather(*(self.pusher.push(item) for item in due))
         await anyio.to_thread.run_sync(self._record, list(zip(due, outcomes, strict=True)))
         return len(due)
-
-    async def run(self) -> None:
-        """Push until cancelled."""
-        while True:
-            try:
-                tried = await self.run_once()
-            except Exception:
-                log.exception("a round of pushes failed; trying again shortly")
-                tried = 0
-            if tried:
-                continue
-            self._wake.clear()
-            with anyio.move_on_after(self.poll_interval):
-                await self._wake.wait()
 
     def _due(self) -> list[Due]:
         with self.engine.begin() as connection:

@@ -10,8 +10,6 @@ offers made for them. OpenAPI at ``/docs``.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
@@ -25,6 +23,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from vrm.protocol import WELL_KNOWN_PATH, Discovery
 from vrm.terms import Answer
 from vrm.transport.app import INBOX_PATH, install_problem_handlers, mount_inbox, problem_response
+from vrm.transport.background import running
 from vrm.transport.bearer import require_bearer
 from vrm.vendor import intents_routes, jobs
 from vrm.vendor.endpoint import VendorEndpoint
@@ -218,18 +217,10 @@ def create_vendor_app(endpoint: VendorEndpoint, *, api_token: str) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        tasks = [
-            asyncio.create_task(endpoint.worker.run(), name="vendor jobs"),
-            asyncio.create_task(endpoint.exchanges.run(), name="vendor exchanges"),
-        ]
         try:
-            yield
+            async with running(endpoint.worker.run(), endpoint.exchanges.run()):
+                yield
         finally:
-            for task in tasks:
-                task.cancel()
-            for task in tasks:
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
             await endpoint.aclose()
 
     settings = endpoint.settings

@@ -16,6 +16,7 @@ import anyio.to_thread
 from sqlalchemy import Engine
 
 from vrm.protocol import Identity
+from vrm.transport.background import Rounds
 from vrm.transport.backoff import Backoff
 from vrm.transport.delivery import DeliveryError, Sender
 from vrm.vendor import jobs
@@ -25,7 +26,7 @@ from vrm.vendor.data_rights import Confirmation, erasure_confirmation
 log = logging.getLogger(__name__)
 
 
-class JobWorker:
+class JobWorker(Rounds):
     """Runs due jobs concurrently, each queue in order per customer, until cancelled.
 
     Args:
@@ -35,6 +36,8 @@ class JobWorker:
         identity: the vendor's identity, which signs erasure confirmations when they
             become due (the other messages are signed when queued).
     """
+
+    what = "a round of jobs"
 
     def __init__(
         self,
@@ -49,20 +52,15 @@ class JobWorker:
         clock: Callable[[], float] = time.time,
         identity: Identity | None = None,
     ) -> None:
+        super().__init__(poll_interval=poll_interval)
         self.engine = engine
         self.identity = identity
         self.sender = sender
         self.adapters = dict(adapters)
         self.backoff = backoff or Backoff()
         self.batch = batch
-        self.poll_interval = poll_interval
         self.clock = clock
         self._gate = asyncio.Semaphore(concurrency)
-        self._wake = asyncio.Event()
-
-    def wake(self) -> None:
-        """Look for jobs now."""
-        self._wake.set()
 
     async def run_once(self) -> int:
         """Run every job due now; return how many were tried."""
@@ -73,23 +71,12 @@ class JobWorker:
         await anyio.to_thread.run_sync(self._record, outcomes)
         return len(due)
 
-    async def run(self) -> None:
-        """Run jobs until cancelled."""
-        while True:
-            try:
-                tried = await self.run_once()
-            except Exception:
-                log.exception("a round of jobs failed; trying again shortly")
-                tried = 0
-            if tried:
-                continue
-            next_at = await anyio.to_thread.run_sync(self._next_due_at)
-            wait = self.poll_interval
-            if next_at is not None:
-                wait = min(wait, max(0.0, next_at - self.clock()))
-            self._wake.clear()
-            with anyio.move_on_after(wait):
-                await self._wake.wait()
+    async def next_wait(self) -> float:
+        """Until the next retry comes due, or the poll interval."""
+        next_at = await anyio.to_thread.run_sync(self._next_due_at)
+        if next_at is None:
+            return self.poll_interval
+        return min(self.poll_interval, max(0.0, next_at - self.clock()))
 
     async def _run(self, job: jobs.Job) -> jobs.JobOutcome:
         async with self._gate:

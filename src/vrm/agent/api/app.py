@@ -8,7 +8,6 @@ public identity to publish. Errors are problem+json, never a traceback.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import sqlite3
 from collections.abc import AsyncIterator
@@ -51,6 +50,7 @@ from vrm.transport import (
     open_seen_ids,
     problem_response,
 )
+from vrm.transport.background import running
 from vrm.transport.backoff import Backoff
 from vrm.transport.bearer import require_bearer
 
@@ -118,19 +118,10 @@ def create_agent_app(
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         loop_holder.append(asyncio.get_running_loop())
-        tasks = [
-            asyncio.create_task(worker.run(), name="delivery worker"),
-            asyncio.create_task(_housekeeping(agent, worker), name="housekeeping"),
-            asyncio.create_task(_offers(desk), name="offers"),
-        ]
         try:
-            yield
+            async with running(worker.run(), _housekeeping(agent, worker), _offers(desk)):
+                yield
         finally:
-            for task in tasks:
-                task.cancel()
-            for task in tasks:
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
             await sender.transport.aclose()
             seen_ids.close()
             ours.close()

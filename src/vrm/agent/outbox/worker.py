@@ -22,6 +22,7 @@ from sqlalchemy import Engine
 from vrm.agent.outbox import store
 from vrm.agent.outbox.store import Outcome, OutgoingMessage
 from vrm.transport import DeliveryError, Sender
+from vrm.transport.background import Rounds
 from vrm.transport.backoff import Backoff
 from vrm.vault import Sealer
 
@@ -32,8 +33,8 @@ DEFAULT_BATCH = 2000
 DEFAULT_POLL_INTERVAL = 1.0
 
 
-class DeliveryWorker:
-    """Delivers the outbox of one agent.
+class DeliveryWorker(Rounds):
+    """Delivers the outbox of one agent (:meth:`run` until cancelled).
 
     Args:
         engine: the agent's database.
@@ -47,6 +48,8 @@ class DeliveryWorker:
             call :meth:`wake` instead.
     """
 
+    what = "a delivery round"
+
     def __init__(
         self,
         engine: Engine,
@@ -59,19 +62,14 @@ class DeliveryWorker:
         poll_interval: float = DEFAULT_POLL_INTERVAL,
         clock: Callable[[], float] = time.time,
     ) -> None:
+        super().__init__(poll_interval=poll_interval)
         self.engine = engine
         self.sealer = sealer
         self.sender = sender
         self.backoff = backoff or Backoff()
         self.batch = batch
-        self.poll_interval = poll_interval
         self.clock = clock
         self._gate = asyncio.Semaphore(concurrency)
-        self._wake = asyncio.Event()
-
-    def wake(self) -> None:
-        """Look at the outbox now (something was just written to it)."""
-        self._wake.set()
 
     async def run_once(self) -> int:
         """Send every message due now; return how many were tried."""
@@ -94,26 +92,12 @@ class DeliveryWorker:
             while remaining and await self.run_once():
                 remaining = await anyio.to_thread.run_sync(self._still_due, remaining)
 
-    async def run(self) -> None:
-        """Deliver until cancelled."""
-        while True:
-            try:
-                tried = await self.run_once()
-            except Exception:
-                log.exception("delivery round failed; trying again shortly")
-                tried = 0
-            if tried:
-                continue
-            await self._sleep_until_due()
-
-    async def _sleep_until_due(self) -> None:
+    async def next_wait(self) -> float:
+        """Until the next retry comes due, or the poll interval."""
         next_at = await anyio.to_thread.run_sync(self._next_due_at)
-        wait = self.poll_interval
-        if next_at is not None:
-            wait = min(wait, max(0.0, next_at - self.clock()))
-        self._wake.clear()
-        with anyio.move_on_after(wait):
-            await self._wake.wait()
+        if next_at is None:
+            return self.poll_interval
+        return min(self.poll_interval, max(0.0, next_at - self.clock()))
 
     async def _send(self, message: OutgoingMessage) -> Outcome:
         async with self._gate:
