@@ -36,7 +36,7 @@ import time
 from pathlib import Path
 
 from nacl.signing import VerifyKey
-from sqlalchemy import func, select
+from sqlalchemy import Engine, func, select
 
 from vrm.exchange.market import Market
 from vrm.exchange.matching import WantedSummary
@@ -58,16 +58,18 @@ BATCH = 100
 COUNTRIES = ["GB", "FR", "DE", "NL", "ES", "IT", "IE", "BE"]
 
 
-def subscribed_market(folder: Path, count: int, rng: random.Random) -> Market:
-    engine = database_engine(folder / "exchange.db")
-    migrate_to_newest(engine, MIGRATIONS)
+def subscribe(engine: Engine, count: int, rng: random.Random, *, inboxes: bool) -> None:
+    """``count`` subscriptions of ``count // 2`` vendors over the taxonomy, into ``engine``.
+
+    With ``inboxes`` every other vendor has one (and is pushed); otherwise all fetch.
+    """
     paths = [c.path for c in taxonomy().categories]
     now = time.time()
     with engine.begin() as connection:
         connection.execute(
             vendors.insert(),
             [{"did": f"did:key:v{n}", "name": f"v{n}", "updated_at": now,
-              "inbox": f"https://v{n}.example/inbox" if n % 2 else None}
+              "inbox": f"https://v{n}.example/inbox" if inboxes and n % 2 else None}
              for n in range(count // 2)],
         )  # fmt: skip
         connection.execute(
@@ -84,6 +86,12 @@ def subscribed_market(folder: Path, count: int, rng: random.Random) -> Market:
                 for n in range(count)
             ],
         )
+
+
+def subscribed_market(folder: Path, count: int, rng: random.Random) -> Market:
+    engine = database_engine(folder / "exchange.db")
+    migrate_to_newest(engine, MIGRATIONS)
+    subscribe(engine, count, rng, inboxes=True)
     return Market(engine)
 
 

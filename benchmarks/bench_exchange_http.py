@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import random
 import shutil
@@ -53,11 +52,9 @@ from pathlib import Path
 import aiohttp
 from sqlalchemy import func, select
 
-from bench_exchange import COUNTRIES, intents
+from bench_exchange import intents, subscribe
 from vrm.exchange.schema import intents as intents_table
-from vrm.exchange.schema import subscriptions, vendors
 from vrm.exchange.service import DATABASE_FILE, MIGRATIONS
-from vrm.intents.taxonomy import taxonomy
 from vrm.keyfile import SEED_FILE
 from vrm.protocol import Identity
 from vrm.storage import database_engine, migrate_to_newest
@@ -168,28 +165,7 @@ def subscribe_vendors(where: str | Path, count: int, rng: random.Random) -> None
     engine = database_engine(where)
     try:
         migrate_to_newest(engine, MIGRATIONS)
-        paths = [c.path for c in taxonomy().categories]
-        now = time.time()
-        with engine.begin() as connection:
-            connection.execute(
-                vendors.insert(),
-                [{"did": f"did:key:v{n}", "name": f"v{n}", "inbox": None, "updated_at": now}
-                 for n in range(count // 2)],
-            )  # fmt: skip
-            connection.execute(
-                subscriptions.insert(),
-                [
-                    {
-                        "vendor": f"did:key:v{n // 2}",
-                        "category": "/".join(rng.choice(paths).split("/")[: rng.randint(1, 2)]),
-                        "regions": json.dumps(rng.sample(COUNTRIES, rng.randint(0, 2))),
-                        "min_price": None,
-                        "max_price": None,
-                        "currency": None,
-                    }
-                    for n in range(count)
-                ],
-            )
+        subscribe(engine, count, rng, inboxes=False)
     finally:
         engine.dispose()
 
