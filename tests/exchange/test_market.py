@@ -5,11 +5,21 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import Engine, func, select
 
-from tests.exchange.test_pools import EXCHANGE, intent, market
-from vrm.exchange.market import MAX_MAILBOX, Published
+from tests.exchange.test_pools import EXCHANGE, NOW, intent, market
+from vrm.exchange.market import MAX_MAILBOX, PENDING, WITHDRAWN, Published
 from vrm.exchange.schema import deliveries
-from vrm.protocol import Identity, ProtocolError, RefusalCode, Verifier, compose, encrypt_for
+from vrm.exchange.worker import due_pushes, record_pushes
+from vrm.protocol import (
+    Identity,
+    Message,
+    ProtocolError,
+    RefusalCode,
+    Verifier,
+    compose,
+    encrypt_for,
+)
 from vrm.protocol.v1.intents import EXCHANGE_SUBSCRIBE, intent_types
+from vrm.transport.backoff import Backoff
 
 
 def subscribe(engine: Engine, vendor: Identity, *, inbox: str | None) -> None:
@@ -21,6 +31,13 @@ def subscribe(engine: Engine, vendor: Identity, *, inbox: str | None) -> None:
     _, token = compose(vendor, type=EXCHANGE_SUBSCRIBE, to=EXCHANGE.did, body=body)
     message = Verifier(receiver=EXCHANGE.did, types=intent_types(), seen_ids=None).verify(token)
     market(engine).subscribe(message)
+
+
+def withdrawal(person: Identity, intent_id: str) -> Message:
+    _, token = compose(
+        person, type="vrm/1/intent.withdraw", to=EXCHANGE.did, body={"intent": intent_id}
+    )
+    return Verifier(receiver=EXCHANGE.did, types=intent_types(), seen_ids=None).verify(token)
 
 
 def delivery_count(engine: Engine) -> int:
@@ -77,11 +94,7 @@ def test_a_withdrawn_intent_not_yet_fanned_out_is_pushed_to_nobody(
     taken = market(exchange_engine)
     message = intent(person=(person := Identity.generate()))
     taken.publish(message)
-    _, token = compose(
-        person, type="vrm/1/intent.withdraw", to=EXCHANGE.did, body={"intent": message.id}
-    )
-    withdrawal = Verifier(receiver=EXCHANGE.did, types=intent_types(), seen_ids=None)
-    assert taken.withdraw(withdrawal.verify(token))
+    assert taken.withdraw(withdrawal(person, message.id))
     with exchange_engine.begin() as connection:
         assert taken.fan_out(connection) == 0
     assert delivery_count(exchange_engine) == 0
@@ -122,3 +135,37 @@ def test_a_process_whose_index_is_behind_catches_up_before_matching(
         assert there.fan_out(connection) == 1
     assert there.index.size == 2
     assert delivery_count(exchange_engine) == 2, "both vendors subscribed when it was fanned out"
+
+
+def test_a_match_pushed_while_its_intent_was_withdrawn_is_followed_by_the_withdrawal(
+    exchange_engine: Engine,
+) -> None:
+    """The vendor got the match as the intent closed: it is told, not left with a dead intent."""
+    vendor = Identity.generate()
+    subscribe(exchange_engine, vendor, inbox="https://shop.example/inbox")
+    taken = market(exchange_engine)
+    person = Identity.generate()
+    message = intent(person=person)
+    taken.publish(message)
+    with exchange_engine.begin() as connection:
+        taken.fan_out(connection)
+        [pushing] = due_pushes(connection, deliveries.c.state == PENDING, limit=10)
+    assert taken.withdraw(withdrawal(person, message.id))  # meanwhile, the person withdraws
+    with exchange_engine.begin() as connection:
+        record_pushes(connection, [(pushing, None)], backoff=Backoff(), now=NOW)
+        told = connection.execute(select(deliveries.c.vendor, deliveries.c.kind)).all()
+    assert told == [(vendor.did, WITHDRAWN)]
+
+
+def test_a_match_recorded_normally_queues_no_withdrawal(exchange_engine: Engine) -> None:
+    """A live intent's push is just delivered."""
+    vendor = Identity.generate()
+    subscribe(exchange_engine, vendor, inbox="https://shop.example/inbox")
+    taken = market(exchange_engine)
+    taken.publish(intent())
+    with exchange_engine.begin() as connection:
+        taken.fan_out(connection)
+        [pushing] = due_pushes(connection, deliveries.c.state == PENDING, limit=10)
+        record_pushes(connection, [(pushing, None)], backoff=Backoff(), now=NOW)
+        rows = connection.execute(select(deliveries.c.kind, deliveries.c.state)).all()
+    assert rows == [("match", "delivered")]

@@ -20,9 +20,9 @@ from dataclasses import dataclass
 
 import anyio
 import anyio.to_thread
-from sqlalchemy import ColumnElement, Connection, Engine, select, update
+from sqlalchemy import ColumnElement, Connection, Engine, insert, select, update
 
-from vrm.exchange.market import DELIVERED, FAILED, PENDING, WITHDRAWN
+from vrm.exchange.market import DELIVERED, FAILED, LIVE, MAX_PUSH_AGE, PENDING, WITHDRAWN
 from vrm.exchange.schema import deliveries, intents, pools, vendors
 from vrm.protocol import Identity, new_envelope, sign_message
 from vrm.protocol.v1.intents import INTENT_MATCH, INTENT_WITHDRAW, IntentMatch, IntentWithdraw
@@ -50,6 +50,8 @@ class Due:
     pool_size: int | None
     kind: str
     intent_id: str
+    intent: int
+    """The intent's number in the store."""
 
 
 def due_pushes(connection: Connection, where: ColumnElement[bool], *, limit: int) -> list[Due]:
@@ -69,6 +71,7 @@ def due_pushes(connection: Connection, where: ColumnElement[bool], *, limit: int
             pools.c.size,
             deliveries.c.kind,
             intents.c.message_id,
+            deliveries.c.intent,
         )
         .outerjoin(vendors, vendors.c.did == deliveries.c.vendor)
         .join(intents, intents.c.id == deliveries.c.intent)
@@ -91,7 +94,8 @@ def record_pushes(
 
     Only a delivery still at the attempt that was pushed changes: one pushed again
     meanwhile (a redelivery from the queue) or closed (its intent withdrawn) is left
-    as it is.
+    as it is. A match that reached the vendor while its intent was being closed (the
+    delivery is gone) gets a withdrawal notice, as a match pushed before would have.
     """
     for item, error in outcomes:
         values: dict[str, object]
@@ -102,7 +106,7 @@ def record_pushes(
         else:
             wait = backoff.delay(item.attempts + 1, error.retry_after)
             values = {"state": PENDING, "next_attempt_at": now + wait, "last_error": str(error)}
-        connection.execute(
+        changed = connection.execute(
             update(deliveries)
             .where(
                 deliveries.c.id == item.id,
@@ -110,7 +114,29 @@ def record_pushes(
                 deliveries.c.state.in_((PENDING, QUEUED)),
             )
             .values(attempts=item.attempts + 1, **values)
+        ).rowcount
+        if not changed and error is None and item.kind != WITHDRAWN:
+            _told_if_closed_meanwhile(connection, item, now)
+
+
+def _told_if_closed_meanwhile(connection: Connection, item: Due, now: float) -> None:
+    """Queue the withdrawal of a match pushed while its intent was closed."""
+    if connection.execute(select(deliveries.c.id).where(deliveries.c.id == item.id)).first():
+        return  # still there: recorded by another pusher, nothing was missed
+    live = connection.execute(select(intents.c.state).where(intents.c.id == item.intent)).scalar()
+    if live == LIVE:
+        return
+    connection.execute(
+        insert(deliveries).values(
+            intent=item.intent,
+            vendor=item.vendor,
+            kind=WITHDRAWN,
+            state=PENDING,
+            attempts=0,
+            next_attempt_at=now,
+            give_up_at=now + MAX_PUSH_AGE,
         )
+    )
 
 
 class Pusher:
