@@ -18,6 +18,7 @@ from tests.agent.vendors import (
     files_on_disk,
     in_clear,
 )
+from vrm.agent.errors import Conflict
 from vrm.agent.intents import service as intents
 from vrm.agent.intents.desk import IntentDesk
 from vrm.agent.outbox import store
@@ -172,3 +173,19 @@ async def test_accepting_an_offer_from_a_vendor_already_known_names_that_relatio
     assert acceptance.sender == pseudonym
     assert acceptance.body == OfferAccept(offer=taken.message_id, relationship=known.our_did)
     assert len(winner.received(RELATIONSHIP_REQUEST)) == 1  # the one sent when they related
+
+
+@pytest.mark.anyio
+async def test_an_expired_offer_cannot_be_accepted(
+    person: PersonalAgent, network: VendorNetwork, worker: DeliveryWorker, clock: Clock
+) -> None:
+    """Past the offer's validThrough: refused with the reason, nothing sent, the offer kept."""
+    seller = network.add("Late Kitchens")
+    _, [late] = offered(person, seller)
+    clock.advance(3601)
+    with pytest.raises(Conflict, match="has expired: ask the seller for a new one"):
+        await IntentDesk(person, transport=network).accept(late.id)
+    await deliver(worker)
+    assert seller.received(OFFER_ACCEPT) == seller.received(RELATIONSHIP_REQUEST) == []
+    with person.engine.begin() as connection:
+        assert intents.get_offer(connection, person.sealer, late.id).state == intents.RECEIVED

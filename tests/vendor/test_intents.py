@@ -434,6 +434,29 @@ async def test_accepting_a_declined_offer_is_refused(market: Market) -> None:
     assert (shown["state"], shown["customer"]) == ("declined", None)
 
 
+async def test_an_acceptance_made_after_the_offer_expired_is_refused(market: Market) -> None:
+    """Signed after validThrough: refused, the offer stays open; one signed in time is taken."""
+    await market.subscribe()
+    pseudonym, _ = await publish(market.exchange, market.exchange_app)
+    await market.push()
+    [matched] = await market.matched()
+    until = int(time.time()) + 5
+    made = await market.api.post(
+        f"/api/intents/{matched['id']}/offers", json={**OFFER, "validThrough": until}
+    )
+    assert made.status_code == 201, made.text
+    acceptance = {"offer": made.json()["message_id"], "relationship": Identity.generate().did}
+    vendor = market.vendor.identity.did
+    _, late = compose(pseudonym, type=OFFER_ACCEPT, to=vendor, body=acceptance, now=until + 1)
+    refused = await market.api.post("/inbox", content=late, headers=JWS)
+    assert (refused.status_code, refused.json()["code"]) == (422, "invalid_body")
+    assert "expired" in refused.json()["detail"]
+    assert (await market.offer(made.json()["id"]))["state"] == "sent"
+    _, in_time = compose(pseudonym, type=OFFER_ACCEPT, to=vendor, body=acceptance, now=until)
+    assert (await market.api.post("/inbox", content=in_time, headers=JWS)).status_code == 202
+    assert (await market.offer(made.json()["id"]))["state"] == "accepted"
+
+
 @pytest.mark.parametrize("withdrawn_first", [False, True])
 async def test_an_intent_taken_stays_accepted_when_the_exchange_withdraws_it(
     market: Market, withdrawn_first: bool

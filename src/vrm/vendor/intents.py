@@ -137,7 +137,13 @@ class Intents:
             elif isinstance(body, OfferDecline):
                 _declined(connection, message.sender, body, now=self.clock())
             elif isinstance(body, OfferAccept):
-                _accepted(connection, message.sender, body, now=self.clock())
+                _accepted(
+                    connection,
+                    message.sender,
+                    body,
+                    accepted_at=message.envelope.created_time,
+                    now=self.clock(),
+                )
 
     # reading
 
@@ -372,14 +378,18 @@ def _declined(connection: Connection, pseudonym: str, body: OfferDecline, *, now
         )
 
 
-def _accepted(connection: Connection, pseudonym: str, body: OfferAccept, *, now: float) -> None:
+def _accepted(
+    connection: Connection, pseudonym: str, body: OfferAccept, *, accepted_at: int, now: float
+) -> None:
     """Mark the offer accepted by the customer ``body.relationship``, and its intent taken.
 
     The same acceptance again changes nothing; an acceptance of an offer declined,
-    or already accepted by another DID, is refused.
+    already accepted by another DID, or made (``accepted_at``, the signed creation
+    time) after the offer's ``validThrough`` is refused. A late delivery of an
+    acceptance made in time is taken.
     """
     row = connection.execute(
-        select(offers.c.id, offers.c.intent, offers.c.state, offers.c.customer)
+        select(offers.c.id, offers.c.intent, offers.c.state, offers.c.customer, offers.c.body)
         .join(matched_intents, matched_intents.c.id == offers.c.intent)
         .where(offers.c.message_id == body.offer, matched_intents.c.pseudonym == pseudonym)
     ).one_or_none()
@@ -390,6 +400,10 @@ def _accepted(connection: Connection, pseudonym: str, body: OfferAccept, *, now:
     if row.state == DECLINED:
         raise ProtocolError(
             RefusalCode.INVALID_BODY, f"offer {body.offer} was declined: it cannot be accepted"
+        )
+    if accepted_at > json.loads(row.body)["offer"]["validThrough"]:
+        raise ProtocolError(
+            RefusalCode.INVALID_BODY, f"offer {body.offer} had expired when it was accepted"
         )
     if row.state == ACCEPTED:
         if row.customer != body.relationship:

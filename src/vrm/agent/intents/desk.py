@@ -201,8 +201,8 @@ class IntentDesk:
         withdrawn at the exchange.
 
         Raises:
-            Conflict: the offer was answered already, its intent is closed, or the
-                seller's site names another DID than the offer's signer.
+            Conflict: the offer was answered already or has expired, its intent is
+                closed, or the seller's site names another DID than the offer's signer.
             VendorUnreachable: the seller's site cannot be reached.
         """
         with self.agent.engine.begin() as connection:
@@ -215,6 +215,8 @@ class IntentDesk:
             ]
         if offer.state != intents.RECEIVED or record.state != intents.LIVE:
             raise Conflict(f"offer {offer.id} is {offer.state}, its intent {record.state}")
+        if offer.body.offer.validThrough <= self.agent.clock():
+            raise Conflict(f"offer {offer.id} has expired: ask the seller for a new one")
         seller = await self._discover(offer.body.seller.url)
         if seller.did != offer.body.seller.did or seller.did != offer.sender:
             raise Conflict("the seller's site names another DID than the one that signed the offer")
