@@ -104,6 +104,8 @@ def test_the_export_holds_exactly_what_is_held_and_only_the_person_reads_it(
     related(book, person)
     book.receive(message(person, PROFILE_REVOKE, {"fields": ["phone.mobile"]}))
     book.set_vendor_data(person.did, {"loyalty_tier": "gold", "visits": 12})
+    took_an_offer(engine, person.did)
+    took_an_offer(engine, Identity.generate().did, offer_id="offer-of-someone-else")
     asked = data_request(person, "export")
     book.receive(asked)
 
@@ -151,6 +153,13 @@ def test_the_export_holds_exactly_what_is_held_and_only_the_person_reads_it(
     [agreement] = export.agreements
     agreement.verify()
     assert agreement.terms.agreement.id == "SD-BASE-DP"
+    [bought] = export.offers  # the person's own, not another customer's
+    assert (bought.offer, bought.category, bought.name, bought.price) == (
+        "offer-1",
+        "home/sofas",
+        "Three-seat sofa",
+        740.0,
+    )
     assert export.truncated is False
     seen_by_vendor = DataExport.model_validate_json(json.dumps(book.export(person.did)))
     assert (
@@ -184,7 +193,7 @@ def test_a_large_record_is_cut_to_its_newest_history_and_still_fits(engine: Engi
     assert len(export.fields) == 16  # what is held now is never cut
 
 
-def took_an_offer(engine: Engine, customer: str) -> int:
+def took_an_offer(engine: Engine, customer: str, *, offer_id: str = "offer-1") -> int:
     """An offer the customer accepted (to a matched intent of the customer's pseudonym)."""
     now = time.time()
     with engine.begin() as connection:
@@ -192,7 +201,7 @@ def took_an_offer(engine: Engine, customer: str) -> int:
             insert(matched_intents).values(
                 exchange="did:key:zExchange",
                 mailbox="https://exchange.example/mailbox",
-                pseudonym="did:key:zPseudonym",
+                pseudonym=f"did:key:z{offer_id}",
                 intent_id="intent-1",
                 category="home/sofas",
                 token="x.y.z",
@@ -208,8 +217,10 @@ def took_an_offer(engine: Engine, customer: str) -> int:
             connection.execute(
                 insert(offers).values(
                     intent=intent,
-                    message_id="offer-1",
-                    body="{}",
+                    message_id=offer_id,
+                    body=json.dumps(
+                        {"offer": {"name": "Three-seat sofa", "price": 740, "priceCurrency": "EUR"}}
+                    ),
                     state="accepted",
                     sent_at=now,
                     answered_at=now,

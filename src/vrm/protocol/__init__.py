@@ -53,6 +53,7 @@ from vrm.protocol.v1.data_rights import (
     ExportedChange,
     ExportedDelivery,
     ExportedField,
+    ExportedOffer,
     ExportedRelationship,
 )
 from vrm.protocol.v1.relationships import (
@@ -112,6 +113,7 @@ __all__ = [
     "ExportedChange",
     "ExportedDelivery",
     "ExportedField",
+    "ExportedOffer",
     "ExportedRelationship",
     "FieldValue",
     "Grant",

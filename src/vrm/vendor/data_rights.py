@@ -32,6 +32,7 @@ from vrm.protocol import (
     ExportedChange,
     ExportedDelivery,
     ExportedField,
+    ExportedOffer,
     ExportedRelationship,
     Identity,
     Message,
@@ -53,7 +54,15 @@ from vrm.vendor.jobs import (
     event_id,
 )
 from vrm.vendor.outgoing import Outgoing
-from vrm.vendor.schema import customers, field_history, fields, jobs, offers, vendor_data
+from vrm.vendor.schema import (
+    customers,
+    field_history,
+    fields,
+    jobs,
+    matched_intents,
+    offers,
+    vendor_data,
+)
 
 ERASED = "erased"
 EXPORT_BYTES = 160 * 1024
@@ -65,6 +74,7 @@ Signed (base64url adds a third) it stays under the 256 KiB an inbox takes
 MOST_ITEMS = 4096
 """The most history entries, and deliveries, an export lists (the message type's limit)."""
 MOST_AGREEMENTS = 64
+MOST_OFFERS = 256
 MOST_VENDOR_KEYS = 256
 CONFIRMATION_RECHECK = 0.25
 """Seconds before an erasure confirmation looks again at deletes still due now."""
@@ -147,6 +157,7 @@ def export(connection: Connection, customer: Any, *, request_id: str, now: float
         vendor_data=dict(list(own.items())[:MOST_VENDOR_DATA]),
         deliveries=deliveries[-MOST_ITEMS:],
         agreements=signed_agreements(connection, did)[-MOST_AGREEMENTS:],
+        offers=_exported_offers(connection, did)[-MOST_OFFERS:],
     )
     cut = (
         max(len(history), len(deliveries)) > MOST_ITEMS
@@ -171,6 +182,30 @@ def fitted(whole: DataExport, *, truncated: bool = False) -> DataExport:
             history = history[(len(history) + 1) // 2 :]
         else:
             deliveries = deliveries[(len(deliveries) + 1) // 2 :]
+
+
+def _exported_offers(connection: Connection, did: str) -> list[ExportedOffer]:
+    """The offers the person took as this customer, oldest first."""
+    rows = connection.execute(
+        select(offers.c.message_id, offers.c.body, offers.c.answered_at, matched_intents.c.category)
+        .join(matched_intents, matched_intents.c.id == offers.c.intent)
+        .where(offers.c.customer == did)
+        .order_by(offers.c.id)
+    ).all()
+    exported = []
+    for row in rows:
+        terms = json.loads(row.body)["offer"]
+        exported.append(
+            ExportedOffer(
+                offer=row.message_id,
+                category=row.category,
+                name=terms["name"],
+                price=terms["price"],
+                priceCurrency=terms["priceCurrency"],
+                accepted_time=int(row.answered_at or 0),
+            )
+        )
+    return exported
 
 
 def _exported_fields(connection: Connection, did: str) -> list[ExportedField]:

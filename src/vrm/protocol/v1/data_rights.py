@@ -15,6 +15,8 @@ from typing import Annotated, Literal
 from pydantic import Field, JsonValue
 
 from vrm.protocol.envelope import EpochSeconds, MessageId
+from vrm.protocol.v1.intents import Amount, CategoryPath, Currency
+from vrm.protocol.v1.intents import Name as OfferName
 from vrm.protocol.v1.message_types import Body, FieldPath, IsoDate, ShortText
 from vrm.terms.agreement import Agreement
 
@@ -75,6 +77,17 @@ class ExportedDelivery(Body):
     delivered_time: EpochSeconds | None = None
 
 
+class ExportedOffer(Body):
+    """An offer of the vendor's that the person took (``offer.accept``): what was sold."""
+
+    offer: MessageId
+    category: CategoryPath
+    name: OfferName
+    price: Amount
+    priceCurrency: Currency
+    accepted_time: EpochSeconds
+
+
 class DataExport(Body):
     """Everything the vendor holds on the person, answering the request ``request``.
 
@@ -90,6 +103,8 @@ class DataExport(Body):
     vendor_data: Annotated[dict[Name, JsonValue], Field(max_length=256)]
     deliveries: Annotated[list[ExportedDelivery], Field(max_length=4096)]
     agreements: Annotated[list[Agreement], Field(max_length=64)]
+    offers: Annotated[list[ExportedOffer], Field(max_length=256)] = Field(default_factory=list)
+    """The vendor's offers the person accepted, tying the intents to this relationship."""
     truncated: bool = False
     """True when history or deliveries were cut to fit one message (newest kept)."""
 
