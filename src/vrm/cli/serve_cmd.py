@@ -107,6 +107,7 @@ def agent(
                 personal.listening_at(server.url)
                 print(f"listening on {server.url}", flush=True)
                 print(f"API: {server.url}/docs (token: vrm token)", flush=True)
+                print(f"your pages: {server.url}/ (sign in with your passphrase)", flush=True)
                 await server.stopped
 
     run_service(serve())

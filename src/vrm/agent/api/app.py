@@ -26,6 +26,7 @@ from vrm.agent.intents.desk import IntentDesk
 from vrm.agent.outbox.worker import DeliveryWorker
 from vrm.agent.personal_agent import PersonalAgent
 from vrm.agent.profile.fields import InvalidField
+from vrm.agent.web import SignInLimits, install_web
 from vrm.protocol import (
     AGREEMENT_ANSWER,
     DATA_ERASED,
@@ -88,8 +89,13 @@ def create_agent_app(
     database_path: Path | None = None,
     backoff: Backoff | None = None,
     poll_interval: float = 1.0,
+    sign_in_limits: SignInLimits | None = None,
 ) -> FastAPI:
-    """Build the agent's app; its lifespan runs the delivery worker and housekeeping."""
+    """Build the agent's app; its lifespan runs the delivery worker and housekeeping.
+
+    The person's pages are served at ``/`` (sign-in with the passphrase), the JSON
+    API under ``/api`` (bearer token), the inbox at ``/inbox``.
+    """
     seen_ids = open_seen_ids(str(seen_ids_path))
     sender = Sender(AiohttpTransport(policy=agent.address_policy()))
     desk = IntentDesk(agent, transport=sender.transport)
@@ -152,6 +158,7 @@ def create_agent_app(
         return {"status": "ok"}
 
     mount_inbox(app, inbox)
+    install_web(app, agent=agent, desk=desk, limits=sign_in_limits)
     return app
 
 

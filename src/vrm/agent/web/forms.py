@@ -1,0 +1,55 @@
+"""Reading a submitted form and checking its CSRF token.
+
+Forms arrive URL-encoded (the pages upload no files), so the standard library
+reads them and no multipart parser is needed. Every state-changing form carries
+its session's CSRF token in a hidden field; a POST whose token is missing or is
+not the session's is refused before anything is done.
+"""
+
+from __future__ import annotations
+
+import hmac
+from urllib.parse import parse_qs
+
+from starlette.requests import Request
+
+from vrm.agent.web.sessions import Session
+
+CSRF_FIELD = "csrf_token"
+MAX_FORM_BYTES = 64 * 1024
+_URLENCODED = "application/x-www-form-urlencoded"
+
+
+class FormRefused(Exception):
+    """The form is not one this session sent: no or wrong CSRF token, or unreadable."""
+
+
+async def read_form(request: Request) -> dict[str, str]:
+    """The submitted fields (the first value of each).
+
+    Raises:
+        FormRefused: not URL-encoded, or larger than :data:`MAX_FORM_BYTES`.
+    """
+    if request.headers.get("content-type", "").split(";")[0].strip() != _URLENCODED:
+        raise FormRefused("the form must be sent URL-encoded")
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_FORM_BYTES:
+            raise FormRefused("the form is too large")
+    try:
+        fields = parse_qs(body.decode(), keep_blank_values=True, strict_parsing=False)
+    except UnicodeDecodeError as exc:
+        raise FormRefused("the form is not UTF-8") from exc
+    return {name: values[0] for name, values in fields.items()}
+
+
+def check_csrf(session: Session | None, fields: dict[str, str]) -> None:
+    """Refuse the form unless it carries ``session``'s CSRF token.
+
+    Raises:
+        FormRefused: no session, no token, or not the session's token.
+    """
+    presented = fields.get(CSRF_FIELD, "")
+    if session is None or not hmac.compare_digest(presented.encode(), session.csrf_token.encode()):
+        raise FormRefused("this form was not sent from your session: open the page again")

@@ -1,0 +1,61 @@
+"""Rendering pages: Jinja2 templates shipped in the package, HTML-escaped by default."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from starlette.responses import HTMLResponse
+
+from vrm.agent.web.security import secure
+
+TEMPLATES = Path(__file__).with_name("templates")
+STATIC = Path(__file__).with_name("static")
+
+
+def when(epoch: float | None) -> str:
+    """An epoch time as people read it, in the agent's local time."""
+    if epoch is None:
+        return ""
+    return dt.datetime.fromtimestamp(epoch).strftime("%Y-%m-%d %H:%M")
+
+
+def iso(epoch: float | None) -> str:
+    """An epoch time for a ``<time datetime>`` attribute."""
+    if epoch is None:
+        return ""
+    return dt.datetime.fromtimestamp(epoch).astimezone().isoformat(timespec="seconds")
+
+
+class Pages:
+    """The page templates, rendered into responses that carry the security headers."""
+
+    def __init__(self) -> None:
+        self._environment = Environment(
+            loader=FileSystemLoader(TEMPLATES),
+            autoescape=select_autoescape(default=True),
+            undefined=StrictUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+        )
+        self._environment.filters["when"] = when
+        self._environment.filters["iso"] = iso
+
+    def render(
+        self,
+        template: str,
+        *,
+        status: int = 200,
+        headers: dict[str, str] | None = None,
+        **context: Any,
+    ) -> HTMLResponse:
+        """The page ``template`` rendered with ``context``."""
+        context.setdefault("session", None)
+        context.setdefault("current", None)
+        context.setdefault("form_session", None)
+        html = self._environment.get_template(template).render(**context)
+        response = HTMLResponse(html, status_code=status, headers=headers)
+        secure(response.headers)
+        return response

@@ -1,0 +1,124 @@
+"""The person's pages in Chromium, against ``vrm up`` in its own process.
+
+Sign in (a wrong passphrase first), see Home with a held grant, sign out; the
+screenshots in docs/screenshots/ are made here.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.conftest import service_missing
+from tests.processes import ServiceProcess, start_agent, start_fleet
+from vrm.agent.home import AgentHome
+from vrm.agent.personal_agent import PersonalAgent
+from vrm.agent.setup import init_agent, unlocked
+from vrm.vault import FAST_INSECURE_KDF
+
+pytestmark = [pytest.mark.e2e, pytest.mark.browser]
+CHROMIUM = "/usr/bin/chromium"
+PASSPHRASE = "correct horse"
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[Any]:
+    """Debian's Chromium, headless, driven by Playwright (no browser download)."""
+    if not Path(CHROMIUM).exists():
+        service_missing("Chromium", f"{CHROMIUM} is absent (apt-get install chromium)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        service_missing("Chromium", "playwright is not installed")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=["--no-sandbox"]
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def agent_with_a_held_grant(tmp_path: Path) -> Iterator[ServiceProcess]:
+    """``vrm up`` with one vendor that refused the relationship and a grant held for it."""
+    home = AgentHome(tmp_path / "agent")
+    token = init_agent(home, PASSPHRASE, kdf=FAST_INSECURE_KDF).api_token
+    with unlocked(home, PASSPHRASE) as opened:
+        person = PersonalAgent(opened.engine, opened.sealer)
+        person.set_config("allow_loopback", "true")
+        person.set_field("email.home", "ann@example.org", changed_by="test")
+    picky = start_fleet(1, base="picky", policy="refuse")
+    agent = start_agent(home.path, PASSPHRASE)
+    try:
+        with httpx.Client(
+            base_url=agent.url, headers={"Authorization": f"Bearer {token}"}, timeout=20
+        ) as api:
+            vendor = api.post("/api/vendors", json={"url": picky.url}).json()
+            deadline = time.monotonic() + 15
+            while api.get(f"/api/vendors/{vendor['id']}").json()["vendor_state"] != "refused":
+                assert time.monotonic() < deadline, "the vendor never answered"
+                time.sleep(0.05)
+            api.post(
+                "/api/grants",
+                json={"vendor": str(vendor["id"]), "fields": ["email.home"], "purpose": "receipts"},
+            ).raise_for_status()
+        yield agent
+    finally:
+        agent.stop()
+        picky.stop()
+
+
+def test_sign_in_see_home_and_sign_out(
+    chromium: Any, agent_with_a_held_grant: ServiceProcess
+) -> None:
+    """By keyboard: a wrong passphrase is refused, the right one opens Home; sign-out ends it."""
+    url = agent_with_a_held_grant.url
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    context = chromium.new_context(viewport={"width": 1280, "height": 800})
+    page = context.new_page()
+    problems: list[str] = []
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    expected = "status of 401"  # the answer to the wrong passphrase
+    page.on("pageerror", lambda error: problems.append(str(error)))
+
+    page.goto(f"{url}/")
+    assert page.url == f"{url}/sign-in"
+    page.screenshot(path=str(SCREENSHOTS / "sign-in.png"))
+    page.get_by_label("Passphrase").fill("not my passphrase")
+    page.keyboard.press("Enter")
+    page.get_by_role("alert").wait_for()
+    assert "does not open your agent" in page.get_by_role("alert").inner_text()
+
+    page.get_by_label("Passphrase").fill(PASSPHRASE)
+    page.keyboard.press("Enter")
+    page.get_by_role("heading", name="Home", exact=True).wait_for()
+    held = page.locator("#held").inner_text()
+    assert "fleet vendor 0" in held
+    assert "email.home" in held
+    assert "refused" in held
+    assert page.get_by_role("link", name="Home").get_attribute("aria-current") == "page"
+    page.screenshot(path=str(SCREENSHOTS / "home.png"), full_page=True)
+
+    phone = chromium.new_context(
+        viewport={"width": 390, "height": 844}, storage_state=context.storage_state()
+    )
+    small = phone.new_page()
+    small.goto(f"{url}/")
+    small.get_by_role("heading", name="Home", exact=True).wait_for()
+    assert small.evaluate("document.documentElement.scrollWidth") <= 390  # nothing overflows
+    small.screenshot(path=str(SCREENSHOTS / "home-phone.png"), full_page=True)
+    phone.close()
+
+    page.get_by_role("button", name="Sign out").click()
+    page.wait_for_url(f"{url}/sign-in")
+    page.goto(f"{url}/")
+    assert page.url == f"{url}/sign-in"
+    # No Content-Security-Policy violation, no missing resource, no script error.
+    assert [problem for problem in problems if expected not in problem] == []
+    context.close()
