@@ -19,19 +19,13 @@ Run: .venv/bin/python benchmarks/bench_terms.py
 from __future__ import annotations
 
 import argparse
-import time
 from collections.abc import Callable
 
 from nacl.signing import SigningKey
 
+from bench_protocol import rate
 from vrm.protocol import Identity
 from vrm.terms import Terms, accept, library, proffer
-
-
-def rate(count: int, work: Callable[[], None]) -> float:
-    started = time.perf_counter()
-    work()
-    return count / (time.perf_counter() - started)
 
 
 def main() -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Coroutine
 from typing import Any
 
@@ -34,7 +35,7 @@ async def running(*work: Coroutine[Any, Any, object]) -> AsyncIterator[list[asyn
                 await task
 
 
-class Rounds:
+class Rounds(ABC):
     """A worker's loop: :meth:`run_once` again and again, sleeping while there is nothing.
 
     Subclasses give :meth:`run_once` (how many items a round took on) and may give
@@ -52,9 +53,9 @@ class Rounds:
         """Start a round now (something was just written for this worker)."""
         self._wake.set()
 
+    @abstractmethod
     async def run_once(self) -> int:
         """Do what is due now; return how many items it took on (0: nothing was due)."""
-        raise NotImplementedError
 
     async def next_wait(self) -> float:
         """Seconds to sleep when a round found nothing: until the next item comes due."""
