@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import service_missing
+from tests.browser.conftest import PASSPHRASE, SCREENSHOTS
 from tests.processes import ServiceProcess, start_agent, start_fleet
 from vrm.agent.home import AgentHome
 from vrm.agent.personal_agent import PersonalAgent
@@ -22,26 +22,6 @@ from vrm.agent.setup import init_agent, unlocked
 from vrm.vault import FAST_INSECURE_KDF
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
-CHROMIUM = "/usr/bin/chromium"
-PASSPHRASE = "correct horse"
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
-
-
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Any]:
-    """Debian's Chromium, headless, driven by Playwright (no browser download)."""
-    if not Path(CHROMIUM).exists():
-        service_missing("Chromium", f"{CHROMIUM} is absent (apt-get install chromium)")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        service_missing("Chromium", "playwright is not installed")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=["--no-sandbox"]
-        )
-        yield browser
-        browser.close()
 
 
 @pytest.fixture
@@ -84,7 +64,7 @@ def test_sign_in_see_home_and_sign_out(
     page = context.new_page()
     problems: list[str] = []
     page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
-    expected = "status of 401"  # the answer to the wrong passphrase
+    expected = "status of 422"  # the answer to the wrong passphrase
     page.on("pageerror", lambda error: problems.append(str(error)))
 
     page.goto(f"{url}/")

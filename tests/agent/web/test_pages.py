@@ -18,9 +18,9 @@ from vrm.agent.outbox.worker import DeliveryWorker
 from vrm.agent.personal_agent import PersonalAgent
 from vrm.agent.setup import UnlockedAgent
 from vrm.agent.web import SignInLimits
-from vrm.agent.web.sessions import COOKIE
 from vrm.protocol import Discovery, Identity, compose, encrypt_for
 from vrm.protocol.v1.intents import INTENT, OFFER, Intent
+from vrm.web.sessions import COOKIE
 
 pytestmark = pytest.mark.anyio
 BASE = "http://agent.test"
@@ -75,7 +75,7 @@ async def test_every_page_but_sign_in_needs_a_session(browser: httpx.AsyncClient
 async def test_a_wrong_passphrase_shows_the_form_again(browser: httpx.AsyncClient) -> None:
     """The form comes back with a message, and no session is signed in."""
     reply = await sign_in(browser, "not my passphrase")
-    assert reply.status_code == 401
+    assert reply.status_code == 422
     assert "does not open your agent" in reply.text
     assert 'name="passphrase"' in reply.text
     assert (await browser.get("/")).status_code == 303
@@ -88,7 +88,7 @@ async def test_too_many_wrong_passphrases_stop_sign_in_for_a_while(
     limits = SignInLimits(failure_delay=0, max_failures=2, lockout=60)
     async with build_client(agent, person, tmp_path, limits) as client:
         for _ in range(2):
-            assert (await sign_in(client, "guess")).status_code == 401
+            assert (await sign_in(client, "guess")).status_code == 422
         stopped = await sign_in(client)
         assert stopped.status_code == 429
         assert stopped.headers["retry-after"] in {"59", "60"}
@@ -102,7 +102,7 @@ async def test_each_wrong_passphrase_waits_before_its_answer(
     """A wrong passphrase is answered only after the pause."""
     async with build_client(agent, person, tmp_path, SignInLimits(failure_delay=0.3)) as client:
         started = time.monotonic()
-        assert (await sign_in(client, "guess")).status_code == 401
+        assert (await sign_in(client, "guess")).status_code == 422
         assert time.monotonic() - started >= 0.3
 
 

@@ -1,27 +1,26 @@
 """The person's pages, served by the agent beside its API (same origin).
 
-Modules: ``sessions`` (in-memory sessions), ``sign_in`` (passphrase check, slowed
-against guessing), ``forms`` (form reading, CSRF), ``security`` (CSP and other
-headers), ``templates`` (Jinja2), ``attention`` (what Home shows), ``routes``
-(the pages), and this module's :func:`install_web`, which puts them on the app.
+Modules: ``sign_in`` (passphrase check, slowed against guessing), ``attention``
+(what Home shows), ``routes`` (sign-in, sign-out, Home), one module of routes per
+page, and this module's :func:`install_web`, which puts them on the app. What
+every set of pages shares (sessions, CSRF, headers, templates) is in :mod:`vrm.web`.
 """
 
 from __future__ import annotations
 
-from fastapi import FastAPI, Request
-from starlette.responses import Response
-from starlette.staticfiles import StaticFiles
+from pathlib import Path
+
+from fastapi import FastAPI
 
 from vrm.agent.intents.desk import IntentDesk
 from vrm.agent.personal_agent import PersonalAgent
-from vrm.agent.web.forms import FormRefused
-from vrm.agent.web.routes import SIGN_IN, SignInRequired, page_routes, redirect
-from vrm.agent.web.security import SecurityHeaders
-from vrm.agent.web.sessions import SessionStore
+from vrm.agent.web.routes import page_routes
 from vrm.agent.web.sign_in import SignInGuard, SignInLimits, passphrase_opens
-from vrm.agent.web.templates import STATIC, Pages
+from vrm.web.site import Site
 
 __all__ = ["SignInLimits", "install_web"]
+
+TEMPLATES = Path(__file__).with_name("templates")
 
 
 def install_web(
@@ -32,17 +31,7 @@ def install_web(
     limits: SignInLimits | None = None,
 ) -> None:
     """Serve the person's pages at ``/`` and their assets at ``/static`` on ``app``."""
-    pages = Pages()
+    site = Site.of(TEMPLATES)
     guard = SignInGuard(passphrase_opens(agent.engine), limits or SignInLimits())
-    app.include_router(
-        page_routes(agent=agent, desk=desk, pages=pages, sessions=SessionStore(), guard=guard)
-    )
-    app.mount("/static", SecurityHeaders(StaticFiles(directory=STATIC)), name="static")
-
-    @app.exception_handler(SignInRequired)
-    async def _sign_in_first(_request: Request, _exc: SignInRequired) -> Response:
-        return redirect(SIGN_IN)
-
-    @app.exception_handler(FormRefused)
-    async def _refused(_request: Request, exc: FormRefused) -> Response:
-        return pages.render("refused.html", status=403, reason=str(exc))
+    app.include_router(page_routes(site=site, agent=agent, desk=desk, guard=guard))
+    site.install(app)

@@ -1,4 +1,8 @@
-"""Rendering pages: Jinja2 templates shipped in the package, HTML-escaped by default."""
+"""Rendering pages: Jinja2 templates shipped in the package, HTML-escaped by default.
+
+A service's own templates come first; this package's (the layout, the CSRF field,
+the refusal page) are found after them.
+"""
 
 from __future__ import annotations
 
@@ -9,9 +13,9 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from starlette.responses import HTMLResponse
 
-from vrm.agent.web.security import secure
+from vrm.web.security import secure
 
-TEMPLATES = Path(__file__).with_name("templates")
+SHARED_TEMPLATES = Path(__file__).with_name("templates")
 STATIC = Path(__file__).with_name("static")
 
 
@@ -32,9 +36,9 @@ def iso(epoch: float | None) -> str:
 class Pages:
     """The page templates, rendered into responses that carry the security headers."""
 
-    def __init__(self) -> None:
+    def __init__(self, templates: Path) -> None:
         self._environment = Environment(
-            loader=FileSystemLoader(TEMPLATES),
+            loader=FileSystemLoader([templates, SHARED_TEMPLATES]),
             autoescape=select_autoescape(default=True),
             undefined=StrictUndefined,
             trim_blocks=True,

@@ -13,7 +13,7 @@ from urllib.parse import parse_qs
 
 from starlette.requests import Request
 
-from vrm.agent.web.sessions import Session
+from vrm.web.sessions import Session
 
 CSRF_FIELD = "csrf_token"
 MAX_FORM_BYTES = 64 * 1024
