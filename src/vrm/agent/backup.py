@@ -5,6 +5,10 @@ backup API (so the agent may keep running). It is encrypted because the database
 is: every personal value and secret in it is sealed, and the vault header inside
 holds no secret. Restoring checks the passphrase opens the backup before it
 replaces anything, and keeps the replaced database beside it.
+
+A running agent cannot swap its own database (its keys come from the vault it
+opened), so a restore asked for from the person's pages is *staged*: checked,
+then kept beside the database, and made when the agent next starts.
 """
 
 from __future__ import annotations
@@ -76,6 +80,45 @@ def restore(
         migrate(engine)
     finally:
         engine.dispose()
+    return kept
+
+
+def pending_restore(database: Path) -> Path:
+    """Where a staged restore of ``database`` waits for the next start."""
+    return database.with_name(f"{database.name}.restore-pending")
+
+
+def stage_restore(database: Path, passphrase: str, backup_file: bytes) -> Path:
+    """Keep ``backup_file`` to replace ``database`` at the next start; return where it waits.
+
+    Raises:
+        NotABackup: the bytes are not an agent backup.
+        WrongPassphrase: the passphrase does not open it.
+    """
+    waiting = pending_restore(database)
+    descriptor, name = tempfile.mkstemp(prefix=".restore-", dir=database.parent)
+    staged = Path(name)
+    try:
+        with os.fdopen(descriptor, "wb") as out:
+            out.write(backup_file)
+        _check_opens(staged, passphrase)
+        staged.replace(waiting)
+    finally:
+        staged.unlink(missing_ok=True)
+    return waiting
+
+
+def finish_restore(home: AgentHome, passphrase: str) -> Path | None:
+    """Make a staged restore, if one waits; return where the replaced database was kept.
+
+    Raises:
+        WrongPassphrase: the passphrase does not open the staged backup (it stays staged).
+    """
+    waiting = pending_restore(home.database)
+    if not waiting.exists():
+        return None
+    kept = restore(home, passphrase, waiting, replace=True)
+    waiting.unlink()
     return kept
 
 

@@ -74,6 +74,21 @@ def unlock(engine: Engine, passphrase: str) -> OpenAgent:
     return OpenAgent(sealer=sealer, api_token=sealer.open_text(sealed_token, _place(TOKEN_SECRET)))
 
 
+def issue_token(engine: Engine, sealer: Sealer) -> str:
+    """Replace the API token with a new random one; the old one stops opening the API."""
+    token = random_secrets.token_urlsafe(32)
+    with engine.begin() as connection:
+        connection.execute(
+            text("UPDATE settings SET value = :value WHERE name = :name"),
+            {"name": TOKEN_DIGEST_SETTING, "value": _digest(token)},
+        )
+        connection.execute(
+            text("UPDATE secrets SET sealed = :sealed WHERE name = :name"),
+            {"name": TOKEN_SECRET, "sealed": sealer.seal_text(token, _place(TOKEN_SECRET))},
+        )
+    return token
+
+
 def token_matches(engine: Engine, presented: str) -> bool:
     """True when ``presented`` is the agent's API token (constant-time comparison)."""
     with engine.connect() as connection:

@@ -117,6 +117,12 @@ class PersonalAgent:
             save_config(connection, config)
             return config
 
+    def save_config(self, config: AgentConfig) -> AgentConfig:
+        """Replace every setting at once (a validated :class:`AgentConfig`)."""
+        with self.engine.begin() as connection:
+            save_config(connection, config)
+        return config
+
     def address_policy(self) -> AddressPolicy:
         """Which addresses vendor URLs may reach, from the settings."""
         from vrm.transport.address_policy import AddressPolicy

@@ -11,6 +11,7 @@ from typing import Annotated
 
 import typer
 
+from vrm.agent.backup import finish_restore
 from vrm.agent.config import DEFAULT_PORT
 from vrm.agent.home import AgentHome
 from vrm.agent.setup import init_agent, unlocked
@@ -93,6 +94,9 @@ def agent(
         init_agent(where, ask_passphrase(confirm=True))
         print(f"created a new agent in {where.path}", flush=True)
     passphrase = ask_passphrase(confirm=False)
+    kept = finish_restore(where, passphrase)
+    if kept is not None:
+        print(f"restored the staged backup; the replaced agent is kept in {kept}", flush=True)
 
     async def serve() -> None:
         with unlocked(where, passphrase) as opened:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import Depends, FastAPI, Request
@@ -16,11 +17,14 @@ class Unauthorised(Exception):
     """No bearer token, or not the service's."""
 
 
-def require_bearer(app: FastAPI, token: str, *, hint: str) -> Any:
+def require_bearer(app: FastAPI, token: str | Callable[[], str], *, hint: str) -> Any:
     """A dependency admitting only ``Authorization: Bearer <token>``.
 
-    ``hint`` says where the token is found; the 401 answer shows it.
+    ``token`` is the token, or a function giving the current one (a token that can
+    be replaced while the service runs). ``hint`` says where the token is found;
+    the 401 answer shows it.
     """
+    current = token if callable(token) else lambda: token
 
     @app.exception_handler(Unauthorised)
     async def _unauthorised(request: Request, _exc: Unauthorised) -> JSONResponse:
@@ -38,7 +42,7 @@ def require_bearer(app: FastAPI, token: str, *, hint: str) -> Any:
         credentials: HTTPAuthorizationCredentials | None = Depends(bearer),  # noqa: B008
     ) -> None:
         presented = credentials.credentials if credentials else ""
-        if not hmac.compare_digest(presented.encode(), token.encode()):
+        if not hmac.compare_digest(presented.encode(), current().encode()):
             raise Unauthorised
 
     return Depends(check)

@@ -193,7 +193,7 @@ async def test_home_with_nothing_to_do_says_so(browser: httpx.AsyncClient) -> No
     assert "No delivery failed." in home
     assert "No offer is waiting for an answer." in home
     assert "No erasure is waiting" in home
-    assert "agent.created" in home
+    assert "Your agent was created" in home
 
 
 async def test_home_lists_what_needs_attention(
@@ -230,7 +230,7 @@ async def test_home_lists_what_needs_attention(
     assert "a quiet dishwasher" in offers
     assert "Old Magazine" in section(home, "erasures")
     changes = section(home, "changes").split("<li>")
-    assert "offer.received" in changes[1]  # the newest first
+    assert "Received offer" in changes[1]  # the newest first, in words
 
 
 def section(page: str, ident: str) -> str:

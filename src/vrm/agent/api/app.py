@@ -147,7 +147,9 @@ def create_agent_app(
     app.state.worker = worker
     install_problem_handlers(app)
     _install_agent_problems(app)
-    guard = require_bearer(app, api_token, hint="vrm token shows it")
+    # The Settings page can replace the token while the agent runs.
+    app.state.api_token = api_token
+    guard = require_bearer(app, lambda: str(app.state.api_token), hint="vrm token shows it")
     app.include_router(router, dependencies=[guard])
     app.include_router(terms_router, dependencies=[guard])
     app.include_router(intents_router, dependencies=[guard])
@@ -158,7 +160,7 @@ def create_agent_app(
         return {"status": "ok"}
 
     mount_inbox(app, inbox)
-    install_web(app, agent=agent, desk=desk, limits=sign_in_limits)
+    install_web(app, agent=agent, desk=desk, database=database, limits=sign_in_limits)
     return app
 
 

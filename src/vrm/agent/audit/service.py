@@ -107,15 +107,53 @@ def entries(connection: Connection, sealer: Sealer) -> list[AuditEntry]:
     rows = connection.execute(
         text("SELECT seq, at, kind, sealed_details FROM audit_entries ORDER BY seq")
     ).all()
-    return [
-        AuditEntry(
-            seq=seq,
-            at=at,
-            kind=kind,
-            details=json.loads(sealer.open_text(sealed, f"audit/{seq}")),
-        )
-        for seq, at, kind, sealed in rows
-    ]
+    return [_opened(sealer, *row) for row in rows]
+
+
+def latest(
+    connection: Connection,
+    sealer: Sealer,
+    *,
+    limit: int,
+    before: int | None = None,
+    group: str | None = None,
+) -> list[AuditEntry]:
+    """Up to ``limit`` entries, newest first, older than entry ``before`` when given.
+
+    ``group`` keeps the entries whose kind is it or starts with ``group.``
+    (``grant`` keeps ``grant.added`` and ``grant.revoked``). Only the entries
+    shown are opened.
+    """
+    rows = connection.execute(
+        text(
+            "SELECT seq, at, kind, sealed_details FROM audit_entries"
+            " WHERE (:before IS NULL OR seq < :before)"
+            " AND (:group IS NULL OR kind = :group OR kind LIKE :prefix ESCAPE '\\')"
+            " ORDER BY seq DESC LIMIT :limit"
+        ),
+        {
+            "before": before,
+            "group": group,
+            "prefix": None if group is None else _like_escaped(group) + ".%",
+            "limit": limit,
+        },
+    ).all()
+    return [_opened(sealer, *row) for row in rows]
+
+
+def groups(connection: Connection) -> list[str]:
+    """The groups of kinds the log holds (``grant``, ``profile``, ...), sorted."""
+    kinds = connection.execute(text("SELECT DISTINCT kind FROM audit_entries")).scalars()
+    return sorted({kind.split(".", 1)[0] for kind in kinds})
+
+
+def _like_escaped(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _opened(sealer: Sealer, seq: int, at: float, kind: str, sealed: bytes) -> AuditEntry:
+    details = json.loads(sealer.open_text(sealed, f"audit/{seq}"))
+    return AuditEntry(seq=seq, at=at, kind=kind, details=details)
 
 
 def verify(connection: Connection, sealer: Sealer) -> AuditVerdict:

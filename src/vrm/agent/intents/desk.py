@@ -237,7 +237,12 @@ class IntentDesk:
                     now=now,
                 )
             intents.set_offer_state(
-                connection, offer, intents.ACCEPTED, vendor_id=relationship.id, now=now
+                connection,
+                self.agent.sealer,
+                offer,
+                intents.ACCEPTED,
+                vendor_id=relationship.id,
+                now=now,
             )
             pseudonym = intents.pseudonym_of(connection, self.agent.sealer, record)
             queued.append(
@@ -271,7 +276,9 @@ class IntentDesk:
                             now=now,
                         )
                     )
-                intents.set_offer_state(connection, other, intents.DECLINED, now=now)
+                intents.set_offer_state(
+                    connection, self.agent.sealer, other, intents.DECLINED, now=now
+                )
             sent = intents.withdraw(
                 connection,
                 self.agent.sealer,

@@ -255,13 +255,14 @@ def take_offers(
 
 def set_offer_state(
     connection: Connection,
+    sealer: Sealer,
     offer: OfferRecord,
     state: str,
     *,
     vendor_id: int | None = None,
     now: float,
 ) -> None:
-    """Record the person's answer to an offer."""
+    """Record the person's answer to an offer, in the audit log too."""
     connection.execute(
         text(
             "UPDATE offers SET state = :state, answered_at = :now,"
@@ -269,6 +270,15 @@ def set_offer_state(
         ),
         {"state": state, "now": now, "vendor": vendor_id, "id": offer.id},
     )
+    details: dict[str, Any] = {
+        "intent": offer.intent_id,
+        "offer": offer.id,
+        "seller": offer.body.seller.name,
+        "name": offer.body.offer.name,
+    }
+    if vendor_id is not None:
+        details["vendor"] = vendor_id
+    audit.append(connection, sealer, kind=f"offer.{state}", details=details, now=now)
 
 
 def pseudonym_of(connection: Connection, sealer: Sealer, record: IntentRecord) -> Identity:

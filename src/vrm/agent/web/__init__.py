@@ -28,10 +28,13 @@ def install_web(
     *,
     agent: PersonalAgent,
     desk: IntentDesk,
+    database: Path,
     limits: SignInLimits | None = None,
 ) -> None:
     """Serve the person's pages at ``/`` and their assets at ``/static`` on ``app``."""
     site = Site.of(TEMPLATES)
     guard = SignInGuard(passphrase_opens(agent.engine), limits or SignInLimits())
-    app.include_router(page_routes(site=site, agent=agent, desk=desk, guard=guard))
+    app.include_router(
+        page_routes(site=site, agent=agent, desk=desk, guard=guard, database=database)
+    )
     site.install(app)

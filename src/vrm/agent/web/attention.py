@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any
 
-from vrm.agent.audit.service import AuditEntry
+from vrm.agent.audit import service as audit
+from vrm.agent.audit.described import describe
 from vrm.agent.data_rights.service import ERASE, REQUESTED
 from vrm.agent.intents.desk import IntentDesk
 from vrm.agent.intents.service import LIVE, RECEIVED
@@ -69,7 +69,7 @@ class PendingErasure:
 
 @dataclass(frozen=True)
 class Change:
-    """One entry of the audit log, for people."""
+    """One entry of the audit log, in words."""
 
     seq: int
     at: float
@@ -122,7 +122,7 @@ def attention(agent: PersonalAgent, desk: IntentDesk, *, changes: int = CHANGES_
             for r in agent.data_requests()
             if r.kind == ERASE and r.state == REQUESTED
         ],
-        changes=[_change(entry) for entry in reversed(agent.audit_entries()[-changes:])],
+        changes=_changes(agent, names, changes),
     )
 
 
@@ -167,15 +167,7 @@ def _open_offers(desk: IntentDesk) -> list[OpenOffer]:
     return found
 
 
-def _change(entry: AuditEntry) -> Change:
-    return Change(entry.seq, entry.at, entry.kind, _summary(entry.details))
-
-
-def _summary(details: dict[str, Any]) -> str:
-    """The entry's simple details as 'name: value' (nested ones are left to the Audit page)."""
-    shown = [
-        f"{name}: {value}"
-        for name, value in details.items()
-        if isinstance(value, str | int | float) and not isinstance(value, bool)
-    ]
-    return ", ".join(shown)
+def _changes(agent: PersonalAgent, names: dict[int, str], count: int) -> list[Change]:
+    with agent.engine.connect() as connection:
+        latest = audit.latest(connection, agent.sealer, limit=count)
+    return [Change(e.seq, e.at, e.kind, describe(e, names)) for e in latest]

@@ -7,13 +7,18 @@ session's CSRF token before anything else.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from fastapi import APIRouter, Depends, Request
 from starlette.responses import Response
 
 from vrm.agent.intents.desk import IntentDesk
 from vrm.agent.personal_agent import PersonalAgent
 from vrm.agent.web.attention import attention
+from vrm.agent.web.audit_pages import audit_routes
+from vrm.agent.web.settings_pages import settings_routes
 from vrm.agent.web.sign_in import SignInGuard, TooManyAttempts
+from vrm.agent.web.terms_pages import terms_routes
 from vrm.web.sessions import Session
 from vrm.web.site import SIGN_IN, Site, redirect, set_cookie
 
@@ -21,7 +26,12 @@ HOME = "/"
 
 
 def page_routes(
-    *, site: Site, agent: PersonalAgent, desk: IntentDesk, guard: SignInGuard
+    *,
+    site: Site,
+    agent: PersonalAgent,
+    desk: IntentDesk,
+    guard: SignInGuard,
+    database: Path,
 ) -> APIRouter:
     """The router of the person's pages."""
     router = APIRouter(include_in_schema=False)
@@ -79,4 +89,7 @@ def page_routes(
             "home.html", session=session, current="home", seen=attention(agent, desk)
         )
 
+    router.include_router(audit_routes(site=site, agent=agent))
+    router.include_router(terms_routes(site=site, agent=agent))
+    router.include_router(settings_routes(site=site, agent=agent, database=database))
     return router
