@@ -7,14 +7,21 @@ screenshots in docs/screenshots/ are made here.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.browser.conftest import PASSPHRASE, SCREENSHOTS
+from tests.browser.conftest import (
+    PASSPHRASE,
+    SCREENSHOTS,
+    AgentUp,
+    screenshot,
+    sign_in,
+    watched_page,
+)
 from tests.processes import ServiceProcess, start_agent, start_fleet
 from vrm.agent.home import AgentHome
 from vrm.agent.personal_agent import PersonalAgent
@@ -101,4 +108,48 @@ def test_sign_in_see_home_and_sign_out(
     assert page.url == f"{url}/sign-in"
     # No Content-Security-Policy violation, no missing resource, no script error.
     assert [problem for problem in problems if expected not in problem] == []
+    context.close()
+
+
+def test_terms_audit_and_settings_by_keyboard_and_a_forged_form_refused(
+    chromium: Any, agent_up: Callable[..., AgentUp]
+) -> None:
+    """Choose terms, find the choice in the audit log, and see a form without its token refused."""
+    agent = agent_up(
+        lambda person: person.set_field("email.home", "ann@example.org", changed_by="test")
+    )
+    context = chromium.new_context(viewport={"width": 1280, "height": 900})
+    watched = watched_page(context)
+    page = watched.page
+    sign_in(page, agent.url)
+
+    page.get_by_role("link", name="Terms").click()
+    page.get_by_role("heading", name="Your terms").wait_for()
+    page.get_by_label("Personal data contribution for the public good").check()
+    page.get_by_label("Do not sell my data").check()
+    page.get_by_role("button", name="Save my default terms").click()
+    page.get_by_role("status").wait_for()
+    assert "PDC-GOOD" in page.locator("#default-terms").inner_text()
+    screenshot(page, "terms")
+
+    page.get_by_role("link", name="Audit").click()
+    page.get_by_role("heading", name="The log is whole").wait_for()
+    log = page.locator(".log").inner_text()
+    assert "Your default terms are now PDC-GOOD + delete-on-end + mine-too + no-resale" in log
+    assert "email.home set" in log
+    assert "Your agent was created" in log
+    screenshot(page, "audit")
+
+    page.get_by_role("link", name="Settings").click()
+    page.get_by_role("heading", name="Settings", exact=True).wait_for()
+    screenshot(page, "settings")
+    # A form sent without its CSRF token (as another site's would be) is refused.
+    page.get_by_label("Intent exchange").fill("https://forged.example")
+    page.locator('form[action="/settings"] input[name="csrf_token"]').evaluate("e => e.remove()")
+    page.get_by_role("button", name="Save settings").click()
+    page.get_by_role("heading", name="Refused").wait_for()
+    assert "was not sent from your session" in page.get_by_role("alert").inner_text()
+    page.goto(f"{agent.url}/settings")
+    assert page.get_by_label("Intent exchange").input_value() == ""
+    watched.assert_clean("status of 403")
     context.close()

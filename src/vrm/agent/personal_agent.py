@@ -294,6 +294,17 @@ class PersonalAgent:
                 ).checked()
             changed = TermsSettings(choice, alternatives or settings.alternatives)
             save_terms_settings(connection, changed)
+            if changed != settings:
+                audit.append(
+                    connection,
+                    self.sealer,
+                    kind="terms.default",
+                    details={
+                        "terms": choice.terms().name,
+                        "alternatives": changed.alternatives.value,
+                    },
+                    now=now,
+                )
             if choice != settings.default:
                 for relationship in list_relationships(connection, self.sealer):
                     if vendor_choice(connection, relationship.id) is None:
