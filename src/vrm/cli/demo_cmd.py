@@ -51,6 +51,9 @@ def story(
         for name, url in report.urls.items():
             console.print(f"{name:20} {escape(url)}")
         console.print("Vendor endpoints: /docs (API token in each one's api-token file).")
+        console.print(
+            f"Sign in to your pages with the passphrase {escape(report.passphrase or '')}"
+        )
         console.print("Everything keeps running; press Ctrl-C to stop.")
         await asyncio.Event().wait()
 

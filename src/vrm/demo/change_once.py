@@ -72,6 +72,8 @@ class StoryReport:
     steps: list[Step] = field(default_factory=list)
     crms: list[CrmRow] = field(default_factory=list)
     urls: dict[str, str] = field(default_factory=dict)
+    passphrase: str | None = None
+    """The demo agent's passphrase (random): it signs in to the agent's pages."""
 
     @property
     def all_as_expected(self) -> bool:
@@ -149,8 +151,9 @@ async def run_story(
         record(Step("start three vendor endpoints", "running", "running", _ms(started)))
 
         started = time.perf_counter()
-        agent, agent_url = await _start_agent(running, home / "agent")
+        agent, agent_url, report.passphrase = await _start_agent(running, home / "agent")
         report.urls["your agent"] = agent_url
+        report.urls["your pages"] = f"{agent_url}/"
         record(Step("start your agent", "running", "running", _ms(started)))
 
         started = time.perf_counter()
@@ -245,7 +248,7 @@ async def _scim_server(home: Path, token: str) -> AsyncIterator[str]:
 
 async def _start_agent(
     running: contextlib.AsyncExitStack, folder: Path
-) -> tuple[PersonalAgent, str]:
+) -> tuple[PersonalAgent, str, str]:
     where = AgentHome(folder)
     passphrase = secrets.token_urlsafe(PASSPHRASE_BYTES)
     await anyio.to_thread.run_sync(lambda: init_agent(where, passphrase))
@@ -260,7 +263,7 @@ async def _start_agent(
     )
     server = await running.enter_async_context(LocalServer(app))
     await anyio.to_thread.run_sync(agent.listening_at, server.url)
-    return agent, server.url
+    return agent, server.url, passphrase
 
 
 async def _watch(
