@@ -197,6 +197,17 @@ def accept(
     )
 
 
+@offers_app.command("decline")
+def decline(
+    offer: Annotated[int, typer.Argument(help="The offer's number.")], home: HomeOption = None
+) -> None:
+    """Decline one offer: its seller is told, from the intent's pseudonym; the intent stays open."""
+    with opened_agent(home) as agent:
+        declined = asyncio.run(IntentDesk(agent).decline(offer))
+    told = "its seller is told" if declined.seller_told else "its seller could not be reached"
+    console.print(Text(f"offer {offer} declined; {told}"))
+
+
 def _property(text: str) -> dict[str, str]:
     name, sep, value = text.partition("=")
     if not sep or not name.strip() or not value.strip():

@@ -156,6 +156,7 @@ def vendor(
             print(f"listening on {server.url}", flush=True)
             print(f"vendor DID: {endpoint.identity.did}", flush=True)
             print(f"API: {server.url}/docs (token: {token})", flush=True)
+            print(f"console: {server.url}/console (sign in with the token)", flush=True)
             await server.stopped
 
     run_service(serve())

@@ -230,7 +230,7 @@ async def _scim_server(home: Path, token: str) -> AsyncIterator[str]:
     for _ in range(3):  # the port may be taken between choosing and binding it
         port = _free_port()
         child = Child(
-            [*_SCIM_SERVER, "--port", str(port), "--bearer-token", token],
+            [*_SCIM_SERVER, "--port", str(port), f"--bearer-token={token}"],
             ready="Serving SCIM on ",
             log=home / "grocer-crm.log",
         )

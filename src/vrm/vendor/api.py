@@ -5,7 +5,8 @@ customer's history, lets the vendor approve or refuse pending relationships,
 decide proffered terms held for it, keep its own data about a customer, export
 or erase a customer's record, and shows the delivery log of the CRM adapters;
 :mod:`vrm.vendor.intents_routes` adds the intents exchanges matched and the
-offers made for them. OpenAPI at ``/docs``.
+offers made for them. OpenAPI at ``/docs``. The vendor's console
+(:mod:`vrm.vendor.web`, signed in with the same token) is served beside it at ``/console``.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from vrm.transport.bearer import require_bearer
 from vrm.vendor import intents_routes, jobs
 from vrm.vendor.endpoint import VendorEndpoint
 from vrm.vendor.errors import VendorError
+from vrm.vendor.web import SignInLimits, install_console
 
 router = APIRouter(prefix="/api")
 STATES = "^(pending|accepted|refused|ended|erased)$"
@@ -212,7 +214,9 @@ async def retry(request: Request, job_id: int) -> dict[str, Any]:
     return {"id": job_id, "state": "pending"}
 
 
-def create_vendor_app(endpoint: VendorEndpoint, *, api_token: str) -> FastAPI:
+def create_vendor_app(
+    endpoint: VendorEndpoint, *, api_token: str, sign_in_limits: SignInLimits | None = None
+) -> FastAPI:
     """The endpoint's app; its lifespan runs the job worker and the exchanges' subscriptions."""
 
     @asynccontextmanager
@@ -244,6 +248,7 @@ def create_vendor_app(endpoint: VendorEndpoint, *, api_token: str) -> FastAPI:
     app.include_router(intents_routes.router, dependencies=[guard])
     _mount_discovery(app, endpoint)
     mount_inbox(app, endpoint.inbox)
+    install_console(app, endpoint=endpoint, api_token=api_token, limits=sign_in_limits)
     return app
 
 

@@ -6,6 +6,7 @@ builds its routers with it, and calls :meth:`Site.install` on its app.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from vrm.web.forms import FormRefused, check_csrf, read_form
 from vrm.web.pages import STATIC, Pages
 from vrm.web.security import SecurityHeaders, secure
 from vrm.web.sessions import COOKIE, Session, SessionStore
+from vrm.web.sign_in import SignInGuard, TooManyAttempts
 
 SIGN_IN = "/sign-in"
 
@@ -32,11 +34,14 @@ class Site:
     pages: Pages
     sessions: SessionStore = field(default_factory=SessionStore)
     home: str = "/"
+    cookie: str = COOKIE
+    """The session cookie's name: one per service, since browsers share cookies across
+    the ports of one host (an agent and a vendor's console on 127.0.0.1)."""
 
     @classmethod
-    def of(cls, templates: Path, *, home: str = "/") -> Site:
+    def of(cls, templates: Path, *, home: str = "/", cookie: str = COOKIE) -> Site:
         """A site rendering ``templates`` (then the shared ones), sessions in memory."""
-        return cls(Pages(templates), home=home)
+        return cls(Pages(templates), home=home, cookie=cookie)
 
     async def signed_in(self, request: Request) -> Session:
         """FastAPI dependency: the request's signed-in session.
@@ -47,14 +52,14 @@ class Site:
             SignInRequired: no session, or not signed in (the page answers with
                 a redirect to the sign-in page).
         """
-        session = self.sessions.find(request.cookies.get(COOKIE))
+        session = self.sessions.find(request.cookies.get(self.cookie))
         if session is None or not session.signed_in:
             raise SignInRequired
         return session
 
     def visitor(self, request: Request) -> Session | None:
         """The request's session, signed in or not; None without one."""
-        return self.sessions.find(request.cookies.get(COOKIE))
+        return self.sessions.find(request.cookies.get(self.cookie))
 
     async def form(self, request: Request, session: Session | None = None) -> dict[str, str]:
         """The submitted fields, once the form's CSRF token is the session's.
@@ -66,24 +71,74 @@ class Site:
         check_csrf(session if session is not None else self.visitor(request), fields)
         return fields
 
-    def sign_in(self, request: Request, visitor: Session | None, to: str | None = None) -> Response:
-        """Sign the visitor in under a new session id, and send them on to ``to``.
+    def sign_in_page(self, request: Request, render: Callable[[Session], Response]) -> Response:
+        """The sign-in page ``render`` makes for the visitor; one signed in already goes home.
 
-        A new id at sign-in: an id seen before signing in never becomes a key.
+        A visitor gets a session before signing in, for the form's CSRF token.
         """
+        visitor = self.visitor(request)
+        if visitor is not None and visitor.signed_in:
+            return redirect(self.home)
+        visitor = visitor or self.sessions.start()
+        response = render(visitor)
+        self.set_cookie(response, request, visitor)
+        return response
+
+    async def sign_in(
+        self,
+        request: Request,
+        guard: SignInGuard,
+        *,
+        field: str,
+        refused: Callable[[Session | None, int, str, dict[str, str]], Response],
+        wrong: str,
+        secrets: str,
+    ) -> Response:
+        """Check the sign-in form's ``field`` with ``guard``; signed in, go home.
+
+        A wrong secret, or too many in a row, is answered by ``refused(visitor,
+        status, message, headers)``: the form again with the message — ``wrong``,
+        or a wait, naming ``secrets`` ("passphrases"). A new session id at
+        sign-in: an id seen before signing in never becomes a key.
+        """
+        fields = await self.form(request)
+        visitor = self.visitor(request)
+        try:
+            right = await guard.attempt(fields.get(field, ""))
+        except TooManyAttempts as stopped:
+            wait = f"{stopped.retry_after:.0f}"
+            message = f"Too many wrong {secrets}. Try again in {wait} seconds."
+            return refused(visitor, 429, message, {"Retry-After": wait})
+        if not right:
+            # 422: the form was read, and what it holds does not open the service.
+            return refused(visitor, 422, wrong, {})
         if visitor is not None:
             self.sessions.end(visitor.id)
         session = self.sessions.start(signed_in=True)
-        response = redirect(to or self.home)
-        set_cookie(response, request, session)
+        response = redirect(self.home)
+        self.set_cookie(response, request, session)
         return response
 
-    def sign_out(self, session: Session) -> Response:
-        """End ``session`` and go back to the sign-in page."""
-        self.sessions.end(session.id)
+    async def sign_out(self, request: Request) -> Response:
+        """End the session that sent the sign-out form, and go back to the sign-in page."""
+        await self.form(request)
+        visitor = self.visitor(request)
+        if visitor is not None:
+            self.sessions.end(visitor.id)
         response = redirect(SIGN_IN)
-        response.delete_cookie(COOKIE, path="/", httponly=True, samesite="strict")
+        response.delete_cookie(self.cookie, path="/", httponly=True, samesite="strict")
         return response
+
+    def set_cookie(self, response: Response, request: Request, session: Session) -> None:
+        """The session cookie: out of scripts' reach, never sent by another site."""
+        response.set_cookie(
+            self.cookie,
+            session.id,
+            path="/",
+            httponly=True,
+            samesite="strict",
+            secure=request.url.scheme == "https",
+        )
 
     def install(self, app: FastAPI) -> None:
         """Serve the shared assets at ``/static`` and turn the pages' refusals into pages."""
@@ -103,15 +158,3 @@ def redirect(to: str) -> RedirectResponse:
     response = RedirectResponse(to, status_code=303)
     secure(response.headers)
     return response
-
-
-def set_cookie(response: Response, request: Request, session: Session) -> None:
-    """The session cookie: out of scripts' reach, never sent by another site."""
-    response.set_cookie(
-        COOKIE,
-        session.id,
-        path="/",
-        httponly=True,
-        samesite="strict",
-        secure=request.url.scheme == "https",
-    )

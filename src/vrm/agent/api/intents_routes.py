@@ -74,3 +74,10 @@ async def intent_offers(
 async def accept_offer(number: int, desk: Desk) -> dict[str, Any]:
     """Take an offer: a relationship with the seller on the intent's terms, the rest declined."""
     return (await desk.accept(number)).as_json()
+
+
+@router.post("/offers/{number}/decline", tags=["intents"])
+async def decline_offer(number: int, desk: Desk) -> dict[str, Any]:
+    """Decline one offer: its seller is told from the intent's pseudonym; the intent stays open."""
+    declined = await desk.decline(number)
+    return {**declined.offer.as_json(), "seller_told": declined.seller_told}

@@ -122,8 +122,10 @@ _SENTENCES: dict[str, Callable[[Mapping[str, Any], Names], str]] = {
     "offer.received": lambda d, v: f"Received offer {d.get('offer')} for intent {d.get('intent')}",
     "offer.accepted": _offer("accepted"),
     "offer.declined": _offer("declined"),
-    "terms.default": lambda d, v: f"Your default terms are now {d.get('terms')} "
-    f"(vendors' other terms: {d.get('alternatives')})",
+    "terms.default": lambda d, v: (
+        f"Your default terms are now {d.get('terms')} "
+        f"(vendors' other terms: {d.get('alternatives')})"
+    ),
     "vendor.problem": lambda d, v: (
         f"{_vendor(d, v)} reported a problem: {d.get('code')}"
         + (f" — {d['detail']}" if d.get("detail") else "")

@@ -71,6 +71,15 @@ SORTS = {
 }
 
 
+@dataclass(frozen=True)
+class Declined:
+    """An offer the person declined, and whether its seller will be told."""
+
+    offer: OfferRecord
+    seller_told: bool
+    """False when the seller's site could not be reached (or names another DID)."""
+
+
 class IntentDesk:
     """Intents and offers for one unlocked agent."""
 
@@ -289,6 +298,48 @@ class IntentDesk:
             )
             queued += [sent] if sent else []
             return relationship
+
+    async def decline(self, offer_id: int, *, reason: str = "declined") -> Declined:
+        """Decline the offer ``offer_id``: an ``offer.decline`` to its seller, the offer closed.
+
+        The offer is declined even when the seller's site cannot be reached, as when
+        another offer is taken: an unanswered offer lapses at its ``validThrough`` anyway.
+
+        Raises:
+            NotFound: there is no such offer.
+            Conflict: the offer was answered already.
+        """
+        agent = self.agent
+        with agent.engine.begin() as connection:
+            offer = intents.get_offer(connection, agent.sealer, offer_id)
+        if offer.state != intents.RECEIVED:
+            raise Conflict(f"offer {offer.id} is {offer.state} already")
+        inbox = await self._inbox_of(offer)
+        with agent._transaction() as (connection, queued, now, max_age):
+            # Read again inside the transaction: the offer may have been answered meanwhile.
+            offer = intents.get_offer(connection, agent.sealer, offer_id)
+            if offer.state != intents.RECEIVED:
+                raise Conflict(f"offer {offer.id} is {offer.state} already")
+            if inbox is not None:
+                record = intents.get_intent(connection, agent.sealer, offer.intent_id)
+                queued.append(
+                    enqueue(
+                        connection,
+                        agent.sealer,
+                        sender=intents.pseudonym_of(connection, agent.sealer, record),
+                        to=offer.sender,
+                        inbox=inbox,
+                        type=OFFER_DECLINE,
+                        body=OfferDecline(offer=offer.message_id, reason=reason),
+                        vendor_id=None,
+                        max_age=max_age,
+                        now=now,
+                    )
+                )
+            intents.set_offer_state(connection, agent.sealer, offer, intents.DECLINED, now=now)
+            return Declined(
+                intents.get_offer(connection, agent.sealer, offer_id), inbox is not None
+            )
 
     async def _inbox_of(self, offer: OfferRecord) -> str | None:
         try:

@@ -408,6 +408,32 @@ def mark_reported(
     return updated is not None
 
 
+def written_at(
+    connection: Connection, sealer: Sealer, *, type: str, created_at: float
+) -> list[tuple[DeliveryStatus, dict[str, Any]]]:
+    """The deliveries of messages of one type written at one instant, each with its body.
+
+    An action writes every message it causes with the same time, in its own
+    transaction: these are the messages of that action (and of any other that ran
+    at the very same instant, which the caller tells apart by their bodies).
+    """
+    rows = connection.execute(
+        text(
+            "SELECT id, message_id, vendor_id, type, state, attempts, created_at,"
+            " next_attempt_at, delivered_at, last_status, last_code, sealed_error,"
+            " sealed_message FROM outbox WHERE created_at = :at AND type = :type ORDER BY id"
+        ),
+        {"at": created_at, "type": type},
+    ).all()
+    found = []
+    for row in rows:
+        status = _status(sealer, row[:12])
+        _inbox, token = _open_message(sealer, status.message_id, row[12])
+        payload = json.loads(b64url_decode(token.split(".")[1]))
+        found.append((status, payload.get("body") or {}))
+    return found
+
+
 def counts_by_vendor(connection: Connection) -> dict[int, dict[str, int]]:
     """How many messages each vendor has in each state."""
     counts: dict[int, dict[str, int]] = {}

@@ -1,6 +1,6 @@
 """The person's pages, served by the agent beside its API (same origin).
 
-Modules: ``sign_in`` (passphrase check, slowed against guessing), ``attention``
+Modules: ``sign_in`` (the passphrase check), ``attention``
 (what Home shows), ``routes`` (sign-in, sign-out, Home), one module of routes per
 page, and this module's :func:`install_web`, which puts them on the app. What
 every set of pages shares (sessions, CSRF, headers, templates) is in :mod:`vrm.web`.
@@ -15,7 +15,8 @@ from fastapi import FastAPI
 from vrm.agent.intents.desk import IntentDesk
 from vrm.agent.personal_agent import PersonalAgent
 from vrm.agent.web.routes import page_routes
-from vrm.agent.web.sign_in import SignInGuard, SignInLimits, passphrase_opens
+from vrm.agent.web.sign_in import passphrase_opens
+from vrm.web.sign_in import SignInGuard, SignInLimits
 from vrm.web.site import Site
 
 __all__ = ["SignInLimits", "install_web"]

@@ -8,6 +8,7 @@ session's CSRF token before anything else.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from starlette.responses import Response
@@ -16,11 +17,14 @@ from vrm.agent.intents.desk import IntentDesk
 from vrm.agent.personal_agent import PersonalAgent
 from vrm.agent.web.attention import attention
 from vrm.agent.web.audit_pages import audit_routes
+from vrm.agent.web.intent_pages import intent_routes
+from vrm.agent.web.profile_pages import profile_routes
 from vrm.agent.web.settings_pages import settings_routes
-from vrm.agent.web.sign_in import SignInGuard, TooManyAttempts
 from vrm.agent.web.terms_pages import terms_routes
+from vrm.agent.web.vendor_pages import vendor_routes
 from vrm.web.sessions import Session
-from vrm.web.site import SIGN_IN, Site, redirect, set_cookie
+from vrm.web.sign_in import SignInGuard
+from vrm.web.site import SIGN_IN, Site
 
 HOME = "/"
 
@@ -37,48 +41,31 @@ def page_routes(
     router = APIRouter(include_in_schema=False)
     pages = site.pages
 
+    def sign_in_form(
+        visitor: Session | None, status: int = 200, error: str | None = None, headers: Any = None
+    ) -> Response:
+        return pages.render(
+            "sign_in.html", status=status, headers=headers, form_session=visitor, error=error
+        )
+
     @router.get(SIGN_IN)
     async def sign_in_page(request: Request) -> Response:
-        visitor = site.visitor(request)
-        if visitor is not None and visitor.signed_in:
-            return redirect(HOME)
-        if visitor is None:
-            visitor = site.sessions.start()
-        response = pages.render("sign_in.html", form_session=visitor, error=None)
-        set_cookie(response, request, visitor)
-        return response
+        return site.sign_in_page(request, sign_in_form)
 
     @router.post(SIGN_IN)
     async def sign_in(request: Request) -> Response:
-        fields = await site.form(request)
-        visitor = site.visitor(request)
-        try:
-            right = await guard.attempt(fields.get("passphrase", ""))
-        except TooManyAttempts as stopped:
-            return pages.render(
-                "sign_in.html",
-                status=429,
-                headers={"Retry-After": f"{stopped.retry_after:.0f}"},
-                form_session=visitor,
-                error=f"Too many wrong passphrases. Try again in {stopped.retry_after:.0f} "
-                "seconds.",
-            )
-        if not right:
-            # 422: the form was read, and what it holds does not open the agent.
-            return pages.render(
-                "sign_in.html",
-                status=422,
-                form_session=visitor,
-                error="That passphrase does not open your agent. Try again.",
-            )
-        return site.sign_in(request, visitor)
+        return await site.sign_in(
+            request,
+            guard,
+            field="passphrase",
+            refused=sign_in_form,
+            wrong="That passphrase does not open your agent. Try again.",
+            secrets="passphrases",
+        )
 
     @router.post("/sign-out")
     async def sign_out(request: Request) -> Response:
-        await site.form(request)
-        visitor = site.visitor(request)
-        assert visitor is not None  # noqa: S101 - the form's CSRF check needs a session
-        return site.sign_out(visitor)
+        return await site.sign_out(request)
 
     @router.get(HOME)
     def home(session: Session = Depends(site.signed_in)) -> Response:  # noqa: B008
@@ -92,4 +79,7 @@ def page_routes(
     router.include_router(audit_routes(site=site, agent=agent))
     router.include_router(terms_routes(site=site, agent=agent))
     router.include_router(settings_routes(site=site, agent=agent, database=database))
+    router.include_router(intent_routes(site=site, agent=agent, desk=desk))
+    router.include_router(profile_routes(site=site, agent=agent))
+    router.include_router(vendor_routes(site=site, agent=agent))
     return router
