@@ -3,30 +3,19 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
 import pytest
 from sqlalchemy import text
 
-from tests.agent.web.test_pages import build_client, sign_in
+from tests.agent.web.test_pages import build_client
 from vrm.agent.audit.service import append_all
 from vrm.agent.personal_agent import PersonalAgent
 from vrm.agent.setup import UnlockedAgent
 from vrm.agent.web import SignInLimits
 
 pytestmark = pytest.mark.anyio
-
-
-@pytest.fixture
-async def signed_in(
-    agent: UnlockedAgent, person: PersonalAgent, tmp_path: Path
-) -> AsyncIterator[httpx.AsyncClient]:
-    """A browser-like client of the agent's pages, signed in."""
-    async with build_client(agent, person, tmp_path, SignInLimits(failure_delay=0)) as client:
-        assert (await sign_in(client)).status_code == 303
-        yield client
 
 
 async def test_the_log_reads_as_sentences_newest_first(

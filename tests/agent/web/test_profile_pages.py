@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
 import pytest
 
 from tests.agent.vendors import Clock, VendorNetwork, connect, deliver, refusal
-from tests.agent.web.test_pages import build_client, csrf_of, sign_in
+from tests.agent.web.test_pages import build_client, csrf_of
 from vrm.agent.outbox.worker import DeliveryWorker
 from vrm.agent.personal_agent import PersonalAgent
 from vrm.agent.setup import UnlockedAgent
@@ -19,16 +18,6 @@ from vrm.agent.web import SignInLimits
 
 pytestmark = pytest.mark.anyio
 HOME = {"streetAddress": "1 Elm Row", "addressLocality": "Leith", "postalCode": "EH6 1AA"}
-
-
-@pytest.fixture
-async def signed_in(
-    agent: UnlockedAgent, person: PersonalAgent, tmp_path: Path
-) -> AsyncIterator[httpx.AsyncClient]:
-    """A browser-like client of the agent's pages, signed in."""
-    async with build_client(agent, person, tmp_path, SignInLimits(failure_delay=0)) as client:
-        assert (await sign_in(client)).status_code == 303
-        yield client
 
 
 def field_card(page: str, path: str) -> str:

@@ -3,32 +3,20 @@
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
 import pytest
 
 from tests.agent.conftest import PASSPHRASE
-from tests.agent.web.test_pages import build_client, csrf_of, sign_in
+from tests.agent.web.test_pages import csrf_of
 from vrm.agent.backup import finish_restore, pending_restore
 from vrm.agent.home import AgentHome
 from vrm.agent.personal_agent import PersonalAgent
 from vrm.agent.setup import UnlockedAgent, init_agent, unlocked
-from vrm.agent.web import SignInLimits
 from vrm.vault import FAST_INSECURE_KDF, WrongPassphrase
 
 pytestmark = pytest.mark.anyio
-
-
-@pytest.fixture
-async def signed_in(
-    agent: UnlockedAgent, person: PersonalAgent, tmp_path: Path
-) -> AsyncIterator[httpx.AsyncClient]:
-    """A browser-like client of the agent's pages, signed in."""
-    async with build_client(agent, person, tmp_path, SignInLimits(failure_delay=0)) as client:
-        assert (await sign_in(client)).status_code == 303
-        yield client
 
 
 async def settings_form(client: httpx.AsyncClient, **changes: str) -> dict[str, str]:

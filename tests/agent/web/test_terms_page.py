@@ -2,29 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
-
 import httpx
 import pytest
 
-from tests.agent.web.test_pages import build_client, csrf_of, sign_in
+from tests.agent.web.test_pages import csrf_of
 from vrm.agent.personal_agent import PersonalAgent
-from vrm.agent.setup import UnlockedAgent
-from vrm.agent.web import SignInLimits
 from vrm.terms import AlternativeRule, library
 
 pytestmark = pytest.mark.anyio
-
-
-@pytest.fixture
-async def signed_in(
-    agent: UnlockedAgent, person: PersonalAgent, tmp_path: Path
-) -> AsyncIterator[httpx.AsyncClient]:
-    """A browser-like client of the agent's pages, signed in."""
-    async with build_client(agent, person, tmp_path, SignInLimits(failure_delay=0)) as client:
-        assert (await sign_in(client)).status_code == 303
-        yield client
 
 
 async def test_the_roster_and_the_default_are_shown(signed_in: httpx.AsyncClient) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
@@ -19,7 +18,7 @@ from tests.agent.vendors import (
     offer_alternative,
     refusal,
 )
-from tests.agent.web.test_pages import build_client, csrf_of, sign_in
+from tests.agent.web.test_pages import build_client, csrf_of
 from tests.processes import free_port
 from vrm.agent.outbox.worker import DeliveryWorker
 from vrm.agent.personal_agent import PersonalAgent
@@ -29,16 +28,6 @@ from vrm.protocol import DATA_REQUEST, PROFILE_REVOKE, PROFILE_UPDATE, PartyStat
 
 pytestmark = pytest.mark.anyio
 EMAIL = "ann@example.org"
-
-
-@pytest.fixture
-async def signed_in(
-    agent: UnlockedAgent, person: PersonalAgent, tmp_path: Path
-) -> AsyncIterator[httpx.AsyncClient]:
-    """A browser-like client of the agent's pages, signed in."""
-    async with build_client(agent, person, tmp_path, SignInLimits(failure_delay=0)) as client:
-        assert (await sign_in(client)).status_code == 303
-        yield client
 
 
 async def post(client: httpx.AsyncClient, page: str, action: str, **fields: str) -> httpx.Response:

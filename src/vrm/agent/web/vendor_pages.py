@@ -203,43 +203,54 @@ def vendor_routes(*, site: Site, agent: PersonalAgent) -> APIRouter:
     ) -> Response:
         return vendor_page(session, record_number(number), done=done)
 
-    @router.post("/vendors/{number}/pause")
-    async def pause(
-        request: Request,
-        number: str,
-        session: Session = Depends(site.signed_in),  # noqa: B008
-    ) -> Response:
-        fields = await site.form(request, session)
-        return await act(session, number, fields, agent.pause, done="paused")
+    def plain_action(name: str, action: Callable[[str], object], done: str) -> None:
+        """POST /vendors/{number}/``name``: ``action`` on the vendor, then its page."""
 
-    @router.post("/vendors/{number}/resume")
-    async def resume(
-        request: Request,
-        number: str,
-        session: Session = Depends(site.signed_in),  # noqa: B008
-    ) -> Response:
-        fields = await site.form(request, session)
-        return await act(session, number, fields, agent.resume, done="resumed")
+        @router.post(f"/vendors/{{number}}/{name}")
+        async def post(
+            request: Request,
+            number: str,
+            session: Session = Depends(site.signed_in),  # noqa: B008
+        ) -> Response:
+            fields = await site.form(request, session)
+            return await act(session, number, fields, action, done=done)
 
-    @router.get("/vendors/{number}/end")
-    def end_page(number: str, session: Session = Depends(site.signed_in)) -> Response:  # noqa: B008
-        return confirm_page(session, record_number(number), "end")
+    def confirmed_action(
+        name: str, action: Callable[[str], object], done: str, problem: str
+    ) -> None:
+        """GET /vendors/{number}/``name``: a confirmation page; its POST does ``action``."""
 
-    @router.post("/vendors/{number}/end")
-    async def end(
-        request: Request,
-        number: str,
-        session: Session = Depends(site.signed_in),  # noqa: B008
-    ) -> Response:
-        fields = await site.form(request, session)
-        if fields.get("confirm") != CONFIRMED:
-            problem = "Tick the box to confirm that the relationship should end."
-            return await run_in_threadpool(
-                lambda: confirm_page(
-                    session, record_number(number), "end", status=422, problem=problem
+        @router.get(f"/vendors/{{number}}/{name}")
+        def page(number: str, session: Session = Depends(site.signed_in)) -> Response:  # noqa: B008
+            return confirm_page(session, record_number(number), name)
+
+        @router.post(f"/vendors/{{number}}/{name}")
+        async def post(
+            request: Request,
+            number: str,
+            session: Session = Depends(site.signed_in),  # noqa: B008
+        ) -> Response:
+            fields = await site.form(request, session)
+            if fields.get("confirm") != CONFIRMED:
+                return await run_in_threadpool(
+                    lambda: confirm_page(
+                        session, record_number(number), name, status=422, problem=problem
+                    )
                 )
-            )
-        return await act(session, number, fields, agent.end, done="ended")
+            return await act(session, number, fields, action, done=done)
+
+    plain_action("pause", agent.pause, "paused")
+    plain_action("resume", agent.resume, "resumed")
+    plain_action("export", agent.request_export, "export")
+    confirmed_action(
+        "end", agent.end, "ended", "Tick the box to confirm that the relationship should end."
+    )
+    confirmed_action(
+        "erase",
+        agent.request_erasure,
+        "erase",
+        "Tick the box to confirm that the vendor should erase your data.",
+    )
 
     @router.post("/vendors/{number}/grants")
     async def grant(
@@ -311,35 +322,6 @@ def vendor_routes(*, site: Site, agent: PersonalAgent) -> APIRouter:
 
         done = "accepted" if answer == "accept" else "declined"
         return await act(session, number, fields, answer_alternative, done=done)
-
-    @router.post("/vendors/{number}/export")
-    async def request_export(
-        request: Request,
-        number: str,
-        session: Session = Depends(site.signed_in),  # noqa: B008
-    ) -> Response:
-        fields = await site.form(request, session)
-        return await act(session, number, fields, agent.request_export, done="export")
-
-    @router.get("/vendors/{number}/erase")
-    def erase_page(number: str, session: Session = Depends(site.signed_in)) -> Response:  # noqa: B008
-        return confirm_page(session, record_number(number), "erase")
-
-    @router.post("/vendors/{number}/erase")
-    async def request_erasure(
-        request: Request,
-        number: str,
-        session: Session = Depends(site.signed_in),  # noqa: B008
-    ) -> Response:
-        fields = await site.form(request, session)
-        if fields.get("confirm") != CONFIRMED:
-            problem = "Tick the box to confirm that the vendor should erase your data."
-            return await run_in_threadpool(
-                lambda: confirm_page(
-                    session, record_number(number), "erase", status=422, problem=problem
-                )
-            )
-        return await act(session, number, fields, agent.request_erasure, done="erase")
 
     return router
 
