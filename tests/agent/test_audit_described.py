@@ -53,7 +53,7 @@ NAMES = {3: "Acme Books"}
         (
             "offer.accepted",
             {"intent": 2, "offer": 5, "seller": "Kitchen Shop", "name": "Quiet dishwasher"},
-            "You accepted Kitchen Shop's offer “Quiet dishwasher” (intent 2)",
+            "You accepted the offer “Quiet dishwasher” from Kitchen Shop (intent 2)",
         ),
         ("intent.withdrawn", {"intent": 2}, "Intent 2 withdrawn"),
         (

@@ -215,5 +215,13 @@ def test_compose_receive_compare_and_accept_an_offer(
     assert "offer taken" in listed.inner_text()
     screenshot(page, "intents")
     fits_a_phone(context, chromium, f"{agent.url}/intents")
+
+    # The audit log says what was taken and declined, and that its chain is whole.
+    page.get_by_role("link", name="Audit").click()
+    page.get_by_role("heading", name="The log is whole").wait_for()
+    log = page.locator(".log").inner_text()
+    assert "from South Kitchens" in log.split("You accepted the offer")[1].split("\n")[0]
+    assert "You declined" in log
+    assert "Asked South Kitchens" in log
     context.close()
     watched.assert_clean()

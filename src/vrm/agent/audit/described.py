@@ -83,7 +83,7 @@ def _offer(state: str) -> Callable[[Mapping[str, Any], Names], str]:
     def sentence(details: Mapping[str, Any], _vendors: Names) -> str:
         seller = details.get("seller", "a seller")
         name = details.get("name", f"offer {details.get('offer')}")
-        return f"You {state} {seller}'s offer “{name}” (intent {details.get('intent')})"
+        return f"You {state} the offer “{name}” from {seller} (intent {details.get('intent')})"
 
     return sentence
 
