@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint pytest bench lock clean
+.PHONY: demo test lint pytest screenshots bench lock clean
 
 $(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,10 @@ lint: $(STAMP)
 
 pytest: $(STAMP)
 	$(BIN)/python -m pytest
+
+# The pictures in docs/screenshots/ (the README shows them), taken by the browser tests.
+screenshots: $(STAMP)
+	VRM_SCREENSHOTS=1 $(BIN)/python -m pytest -m browser
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_protocol.py

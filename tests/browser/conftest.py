@@ -6,6 +6,8 @@ it the tests skip with the reason (and fail in CI, which installs it).
 
 from __future__ import annotations
 
+import os
+import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +25,7 @@ from vrm.vault import FAST_INSECURE_KDF
 CHROMIUM = "/usr/bin/chromium"
 PASSPHRASE = "correct horse"
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+"""Where ``make screenshots`` has the tests save the pictures the README shows."""
 
 
 @pytest.fixture(scope="module")
@@ -72,10 +75,22 @@ def sign_in(page: Any, url: str, passphrase: str = PASSPHRASE) -> None:
     page.get_by_role("heading", name="Home", exact=True).wait_for()
 
 
-def screenshot(page: Any, name: str, *, full_page: bool = True) -> None:
-    """Save ``page`` as docs/screenshots/``name``.png (shown in the README)."""
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=full_page)
+def screenshot(page: Any, name: str, *, full_page: bool = True) -> Path:
+    """Picture ``page`` as ``name``.png; return where it was saved.
+
+    Into docs/screenshots/ (shown in the README) when VRM_SCREENSHOTS is set, as
+    ``make screenshots`` does; otherwise into a temporary folder, so that a test
+    run leaves the working tree as it found it.
+    """
+    folder = SCREENSHOTS if os.environ.get("VRM_SCREENSHOTS") else _scratch()
+    folder.mkdir(parents=True, exist_ok=True)
+    saved = folder / f"{name}.png"
+    page.screenshot(path=str(saved), full_page=full_page)
+    return saved
+
+
+def _scratch() -> Path:
+    return Path(tempfile.gettempdir()) / f"vrm-screenshots-{os.getpid()}"
 
 
 @dataclass

@@ -16,7 +16,6 @@ import pytest
 
 from tests.browser.conftest import (
     PASSPHRASE,
-    SCREENSHOTS,
     AgentUp,
     screenshot,
     sign_in,
@@ -66,7 +65,6 @@ def test_sign_in_see_home_and_sign_out(
 ) -> None:
     """By keyboard: a wrong passphrase is refused, the right one opens Home; sign-out ends it."""
     url = agent_with_a_held_grant.url
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     context = chromium.new_context(viewport={"width": 1280, "height": 800})
     page = context.new_page()
     problems: list[str] = []
@@ -76,7 +74,7 @@ def test_sign_in_see_home_and_sign_out(
 
     page.goto(f"{url}/")
     assert page.url == f"{url}/sign-in"
-    page.screenshot(path=str(SCREENSHOTS / "sign-in.png"))
+    screenshot(page, "sign-in", full_page=False)
     page.get_by_label("Passphrase").fill("not my passphrase")
     page.keyboard.press("Enter")
     page.get_by_role("alert").wait_for()
@@ -90,7 +88,7 @@ def test_sign_in_see_home_and_sign_out(
     assert "email.home" in held
     assert "refused" in held
     assert page.get_by_role("link", name="Home").get_attribute("aria-current") == "page"
-    page.screenshot(path=str(SCREENSHOTS / "home.png"), full_page=True)
+    screenshot(page, "home")
 
     phone = chromium.new_context(
         viewport={"width": 390, "height": 844}, storage_state=context.storage_state()
@@ -99,7 +97,7 @@ def test_sign_in_see_home_and_sign_out(
     small.goto(f"{url}/")
     small.get_by_role("heading", name="Home", exact=True).wait_for()
     assert small.evaluate("document.documentElement.scrollWidth") <= 390  # nothing overflows
-    small.screenshot(path=str(SCREENSHOTS / "home-phone.png"), full_page=True)
+    screenshot(small, "home-phone")
     phone.close()
 
     page.get_by_role("button", name="Sign out").click()
