@@ -93,3 +93,22 @@ async def test_the_log_needs_a_session(
             reply = await client.get(path)
             assert reply.status_code == 303
             assert reply.headers["location"] == "/sign-in"
+
+
+async def test_a_page_number_that_is_not_one_shows_the_newest(
+    signed_in: httpx.AsyncClient,
+) -> None:
+    """?before= with letters, or beyond any number, answers the first page, not an error."""
+    for odd in ("abc", "-3", "9" * 40):
+        page = await signed_in.get("/audit", params={"before": odd})
+        assert page.status_code == 200
+        assert "Your agent was created" in page.text
+
+
+async def test_the_verdict_is_checked_again_once_an_entry_is_added(
+    signed_in: httpx.AsyncClient, person: PersonalAgent
+) -> None:
+    """Paging reuses the verdict; a new entry makes the next view count it."""
+    assert "Its one entry was checked" in (await signed_in.get("/audit")).text
+    person.set_field("email.home", "ann@example.org", changed_by="web")
+    assert "All 2 entries were checked" in (await signed_in.get("/audit")).text

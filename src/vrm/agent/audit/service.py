@@ -141,6 +141,16 @@ def latest(
     return [_opened(sealer, *row) for row in rows]
 
 
+def newest(connection: Connection) -> tuple[int, bytes] | None:
+    """The newest entry's number and chain MAC as recorded (None for an empty log).
+
+    It changes with every entry added: a verdict of :func:`verify` holds while it
+    does not (and nothing else was altered).
+    """
+    head = _read_head(connection)
+    return None if head is None else (head[0], head[1])
+
+
 def groups(connection: Connection) -> list[str]:
     """The groups of kinds the log holds (``grant``, ``profile``, ...), sorted."""
     kinds = connection.execute(text("SELECT DISTINCT kind FROM audit_entries")).scalars()
