@@ -11,9 +11,10 @@ from typing import Any
 
 import anyio.to_thread
 from fastapi import APIRouter, Depends, Request
+from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from vrm.agent.errors import Conflict
+from vrm.agent.errors import Conflict, NotFound
 from vrm.agent.personal_agent import PersonalAgent
 from vrm.terms import AlternativeRule, library
 from vrm.web.sessions import Session
@@ -29,7 +30,11 @@ RULES = {
 
 
 def terms_routes(*, site: Site, agent: PersonalAgent) -> APIRouter:
-    """GET /terms and POST /terms (the default terms and the rule for alternatives)."""
+    """GET and POST /terms (the default and the rule for alternatives) and a vendor's own.
+
+    A vendor's own terms (GET and POST /vendors/{number}/terms) replace the default for
+    it alone; choosing them proffers them at once to an open relationship.
+    """
     router = APIRouter(include_in_schema=False)
 
     def render(session: Session, *, status: int = 200, **context: Any) -> Response:
@@ -91,5 +96,82 @@ def terms_routes(*, site: Site, agent: PersonalAgent) -> APIRouter:
                 error=error,
             )
         return redirect("/terms?saved=1")
+
+    def vendor_terms_page(
+        session: Session,
+        number: str,
+        *,
+        status: int = 200,
+        error: str | None = None,
+        agreement: str | None = None,
+        additional: list[str] | None = None,
+        saved: str = "",
+    ) -> Response:
+        try:
+            relationship, choice, is_default = agent.vendor_terms(number)
+        except NotFound:
+            return site.pages.render(
+                "vendor_missing.html", status=404, session=session, current="vendors"
+            )
+        return site.pages.render(
+            "vendor_terms.html",
+            status=status,
+            session=session,
+            current="vendors",
+            library=library(),
+            relationship=relationship,
+            chosen_name=choice.terms().name,
+            is_default=is_default,
+            agreement=agreement or choice.agreement,
+            additional=list(choice.additional) if additional is None else additional,
+            error=error,
+            saved=saved,
+        )
+
+    @router.get("/vendors/{number}/terms")
+    def vendor_terms(
+        number: str,
+        saved: str = "",
+        session: Session = Depends(site.signed_in),  # noqa: B008
+    ) -> Response:
+        return vendor_terms_page(session, number, saved=saved)
+
+    @router.post("/vendors/{number}/terms")
+    async def set_vendor_terms(
+        request: Request,
+        number: str,
+        session: Session = Depends(site.signed_in),  # noqa: B008
+    ) -> Response:
+        fields = await site.form(request, session)
+        agreement = fields.get("agreement", "")
+        additional = [t.id for t in library().terms if fields.get(f"term-{t.id}") == "on"]
+        to_default = fields.get("use") == "default"
+        if not to_default and agreement not in {a.id for a in library().agreements}:
+            return await run_in_threadpool(
+                lambda: vendor_terms_page(
+                    session,
+                    number,
+                    status=422,
+                    error="Choose one of the agreements.",
+                    agreement=agreement,
+                    additional=additional,
+                )
+            )
+        try:
+            proffer = await run_in_threadpool(
+                agent.set_vendor_terms,
+                number,
+                None if to_default else agreement,
+                None if to_default else additional,
+            )
+        except NotFound:
+            return await run_in_threadpool(lambda: vendor_terms_page(session, number))
+        except Conflict as exc:
+            problem = str(exc)
+            return await run_in_threadpool(
+                lambda: vendor_terms_page(session, number, status=409, error=problem)
+            )
+        said = "proffered" if proffer is not None else "kept"
+        return redirect(f"/vendors/{number}/terms?saved={said}")
 
     return router
