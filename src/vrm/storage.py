@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, inspect, text
+from sqlalchemy import URL, Engine, create_engine, event, inspect, text
 
 
 def sqlite_engine(path: Path) -> Engine:
@@ -15,7 +15,8 @@ def sqlite_engine(path: Path) -> Engine:
     server and a CLI command writing at the same time wait for each other (up to
     the busy timeout) instead of one failing on a read-to-write upgrade.
     """
-    engine = create_engine(f"sqlite:///{path}")
+    # URL.create: the path is the database's name as it is ('?', '#', '%' included).
+    engine = create_engine(URL.create("sqlite", database=str(path)))
 
     @event.listens_for(engine, "connect")
     def _pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -97,3 +97,14 @@ def test_restore_refuses_what_is_not_a_backup(tmp_path: Path, content: bytes) ->
     bogus.write_bytes(content)
     with pytest.raises(NotABackup):
         restore(AgentHome(tmp_path / "home"), PASSPHRASE, bogus)
+
+
+def test_a_home_whose_path_has_uri_characters_backs_up_and_restores(tmp_path: Path) -> None:
+    """A '#', '?' or '%' in the folder's name is a folder name, not part of an address."""
+    odd = tmp_path / "mine #1 ?100%"
+    original = agent_with_address(odd / "original", "17 Quince Lane")
+    backup(original, PASSPHRASE, odd / "backup.db")
+    copy = AgentHome(odd / "copy")
+    restore(copy, PASSPHRASE, odd / "backup.db")
+    assert street_of(copy) == "17 Quince Lane"
+    assert sorted(p.name for p in odd.iterdir()) == ["backup.db", "copy", "original"]

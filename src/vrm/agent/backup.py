@@ -14,11 +14,13 @@ then kept beside the database, and made when the agent next starts.
 from __future__ import annotations
 
 import os
+import shutil
 import sqlite3
 import tempfile
 import time
 from contextlib import closing
 from pathlib import Path
+from typing import BinaryIO
 
 from sqlalchemy import create_engine
 from sqlalchemy.exc import DatabaseError
@@ -27,12 +29,16 @@ from vrm.agent.database import migrate, sqlite_engine
 from vrm.agent.errors import AgentError, AgentExists, AgentNotInitialised
 from vrm.agent.home import AgentHome
 from vrm.agent.keystore import unlock
+from vrm.vault import WrongPassphrase
 
 
 class NotABackup(AgentError):
     """The file is not a vrm agent backup."""
 
     code = "not_a_backup"
+
+
+_COPY_CHUNK = 1024 * 1024
 
 
 def backup(home: AgentHome, passphrase: str, target: Path) -> None:
@@ -88,11 +94,14 @@ def pending_restore(database: Path) -> Path:
     return database.with_name(f"{database.name}.restore-pending")
 
 
-def stage_restore(database: Path, passphrase: str, backup_file: bytes) -> Path:
+def stage_restore(database: Path, passphrase: str, backup_file: BinaryIO) -> Path:
     """Keep ``backup_file`` to replace ``database`` at the next start; return where it waits.
 
+    The file is copied beside the database (mode 0600) and checked there; nothing is
+    left behind when it is refused.
+
     Raises:
-        NotABackup: the bytes are not an agent backup.
+        NotABackup: the file is not an agent backup.
         WrongPassphrase: the passphrase does not open it.
     """
     waiting = pending_restore(database)
@@ -100,7 +109,7 @@ def stage_restore(database: Path, passphrase: str, backup_file: bytes) -> Path:
     staged = Path(name)
     try:
         with os.fdopen(descriptor, "wb") as out:
-            out.write(backup_file)
+            shutil.copyfileobj(backup_file, out, _COPY_CHUNK)
         _check_opens(staged, passphrase)
         staged.replace(waiting)
     finally:
@@ -108,25 +117,44 @@ def stage_restore(database: Path, passphrase: str, backup_file: bytes) -> Path:
     return waiting
 
 
+class RestoreWaiting(AgentError):
+    """A staged backup waits for its own passphrase, which is not the one given."""
+
+    code = "restore_waiting"
+
+
 def finish_restore(home: AgentHome, passphrase: str) -> Path | None:
     """Make a staged restore, if one waits; return where the replaced database was kept.
 
     Raises:
-        WrongPassphrase: the passphrase does not open the staged backup (it stays staged).
+        RestoreWaiting: the passphrase does not open the staged backup (it stays staged).
     """
     waiting = pending_restore(home.database)
     if not waiting.exists():
         return None
-    kept = restore(home, passphrase, waiting, replace=True)
+    try:
+        kept = restore(home, passphrase, waiting, replace=True)
+    except WrongPassphrase as exc:
+        raise RestoreWaiting(
+            f"a backup waits in {waiting} to be restored, and this passphrase does not open "
+            "it: start with the backup's passphrase, or delete that file to keep this agent"
+        ) from exc
     waiting.unlink()
     return kept
 
 
 def _check_opens(database: Path, passphrase: str) -> None:
-    """Unlock ``database`` read-only: proves it is an agent and the passphrase is its own."""
+    """Unlock ``database`` read-only: proves it is an agent and the passphrase is its own.
+
+    Opened immutable, by a URI built from the path (any character in it is escaped):
+    the file is not changed and no journal files are made beside it.
+    """
     if not database.is_file():
         raise NotABackup(f"{database} is not a file")
-    engine = create_engine(f"sqlite:///file:{database}?mode=ro&uri=true")
+    uri = f"{database.resolve().as_uri()}?mode=ro&immutable=1"
+    engine = create_engine(
+        "sqlite://", creator=lambda: sqlite3.connect(uri, uri=True, check_same_thread=False)
+    )
     try:
         unlock(engine, passphrase)
     except (AgentNotInitialised, DatabaseError) as exc:

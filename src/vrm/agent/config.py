@@ -8,8 +8,9 @@ retried for three days before it is marked failed.
 from __future__ import annotations
 
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import Connection, text
 
 CONFIG_SETTING = "config"
@@ -17,12 +18,33 @@ LISTENING_SETTING = "listening_url"
 DEFAULT_PORT = 8470
 
 
+def web_address(url: str) -> str:
+    """``url`` when it is an http(s) address with a host and a valid port.
+
+    Raises:
+        ValueError: it is not one (e.g. ``http://[::1`` or ``https://`` alone).
+    """
+    try:
+        parts = urlsplit(url)
+        _ = parts.port
+    except ValueError as exc:
+        raise ValueError("not a web address: give one starting with https://") from exc
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError("not a web address: give one starting with https://")
+    return url
+
+
+WebAddress = Annotated[
+    str, Field(pattern=r"^https?://[^\s]+$", max_length=2000), AfterValidator(web_address)
+]
+
+
 class AgentConfig(BaseModel):
     """What the agent does on the network, and how long it keeps trying."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
 
-    public_url: Annotated[str | None, Field(pattern=r"^https?://[^\s]+$", max_length=2000)] = None
+    public_url: WebAddress | None = None
     """The URL vendors reach this agent at (its inbox is ``<public_url>/inbox``).
     Unset: the address ``vrm up`` listens on."""
     allow_loopback: bool = False
@@ -32,7 +54,7 @@ class AgentConfig(BaseModel):
     delivery_max_age: Annotated[float, Field(gt=0, le=29 * 24 * 3600)] = 3 * 24 * 3600.0
     """Seconds a message is retried before it is marked failed (at most 29 days: a
     message's signed lifetime is this plus an hour, and no message lives over 30)."""
-    exchange_url: Annotated[str | None, Field(pattern=r"^https?://[^\s]+$", max_length=2000)] = None
+    exchange_url: WebAddress | None = None
     """The intent exchange intents are published at (``vrm intents new --exchange`` overrides)."""
     answer_deadline: Annotated[float, Field(gt=0, le=366 * 24 * 3600)] = 30 * 24 * 3600.0
     """Seconds a vendor has to answer an export or erasure request before it is flagged

@@ -1,4 +1,4 @@
-"""Errors of the agent, each with a stable ``code``.
+"""Errors of the agent, each with a stable ``code`` and the HTTP status that answers it.
 
 ::
 
@@ -17,6 +17,7 @@ class AgentError(Exception):
     """Root of the agent's errors."""
 
     code = "agent_error"
+    status = 400
 
 
 class AgentNotInitialised(AgentError):
@@ -35,15 +36,18 @@ class NotFound(AgentError):
     """No vendor, grant or delivery matches what was asked for."""
 
     code = "not_found"
+    status = 404
 
 
 class Conflict(AgentError):
     """The action does not fit the current state (e.g. granting to an ended relationship)."""
 
     code = "conflict"
+    status = 409
 
 
 class VendorUnreachable(AgentError):
     """The vendor's discovery document could not be fetched or is not usable."""
 
     code = "vendor_unreachable"
+    status = 502

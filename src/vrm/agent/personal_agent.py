@@ -156,10 +156,16 @@ class PersonalAgent:
             VendorUnreachable: the discovery document could not be fetched or used.
             Conflict: there already is an open relationship with this vendor.
         """
+        import anyio.to_thread
+
         from vrm.transport import AiohttpTransport, DeliveryError, fetch_discovery
 
+        # The database work runs in a worker thread: a SQLite transaction may wait
+        # seconds for the write lock, and the event loop serves the inbox meanwhile.
         own_transport = transport is None
-        transport = transport or AiohttpTransport(policy=self.address_policy())
+        if transport is None:
+            policy = await anyio.to_thread.run_sync(self.address_policy)
+            transport = AiohttpTransport(policy=policy)
         try:
             found = await fetch_discovery(transport, url)
         except DeliveryError as exc:
@@ -167,30 +173,34 @@ class PersonalAgent:
         finally:
             if own_transport:
                 await transport.aclose()
-        reply_to = self.reply_url()
-        with self._transaction() as (connection, queued, now, max_age):
-            relationship, offer = add_relationship(
-                connection,
-                self.sealer,
-                discovery=found,
-                url=url,
-                reply_to=reply_to,
-                terms=terms_for(connection, None),
-                max_age=max_age,
-                now=now,
-            )
-            agreements.make_proffer(
-                connection,
-                self.sealer,
-                relationship=relationship,
-                identity=identity_of(connection, self.sealer, relationship),
-                terms=offer.terms,
-                message_id=relationship.request_id,
-                now=now,
-                signed=offer,
-            )
-            queued.append(relationship.request_id)
-        return relationship
+
+        def relate() -> Relationship:
+            reply_to = self.reply_url()
+            with self._transaction() as (connection, queued, now, max_age):
+                relationship, offer = add_relationship(
+                    connection,
+                    self.sealer,
+                    discovery=found,
+                    url=url,
+                    reply_to=reply_to,
+                    terms=terms_for(connection, None),
+                    max_age=max_age,
+                    now=now,
+                )
+                agreements.make_proffer(
+                    connection,
+                    self.sealer,
+                    relationship=relationship,
+                    identity=identity_of(connection, self.sealer, relationship),
+                    terms=offer.terms,
+                    message_id=relationship.request_id,
+                    now=now,
+                    signed=offer,
+                )
+                queued.append(relationship.request_id)
+            return relationship
+
+        return await anyio.to_thread.run_sync(relate)
 
     def vendors(self) -> list[Relationship]:
         """Every relationship, oldest first."""

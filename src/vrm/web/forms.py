@@ -23,20 +23,29 @@ _URLENCODED = "application/x-www-form-urlencoded"
 class FormRefused(Exception):
     """The form is not one this session sent: no or wrong CSRF token, or unreadable."""
 
+    status = 403
 
-async def read_form(request: Request) -> dict[str, str]:
+
+class FormTooLarge(FormRefused):
+    """The form is larger than its page takes."""
+
+    status = 413
+
+
+async def read_form(request: Request, *, limit: int = MAX_FORM_BYTES) -> dict[str, str]:
     """The submitted fields (the first value of each).
 
     Raises:
-        FormRefused: not URL-encoded, or larger than :data:`MAX_FORM_BYTES`.
+        FormRefused: not URL-encoded, or not UTF-8.
+        FormTooLarge: larger than ``limit`` bytes.
     """
     if request.headers.get("content-type", "").split(";")[0].strip() != _URLENCODED:
         raise FormRefused("the form must be sent URL-encoded")
     body = bytearray()
     async for chunk in request.stream():
         body += chunk
-        if len(body) > MAX_FORM_BYTES:
-            raise FormRefused("the form is too large")
+        if len(body) > limit:
+            raise FormTooLarge(f"the form is larger than this page takes ({limit // 1024} KiB)")
     try:
         fields = parse_qs(body.decode(), keep_blank_values=True, strict_parsing=False)
     except UnicodeDecodeError as exc:

@@ -6,6 +6,8 @@ builds its routers with it, and calls :meth:`Site.install` on its app.
 
 from __future__ import annotations
 
+import hmac
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,13 +16,20 @@ from fastapi import FastAPI, Request
 from starlette.responses import RedirectResponse, Response
 from starlette.staticfiles import StaticFiles
 
-from vrm.web.forms import FormRefused, check_csrf, read_form
+from vrm.web.forms import CSRF_FIELD, MAX_FORM_BYTES, FormRefused, check_csrf, read_form
 from vrm.web.pages import STATIC, Pages
 from vrm.web.security import SecurityHeaders, secure
 from vrm.web.sessions import COOKIE, Session, SessionStore
 from vrm.web.sign_in import SignInGuard, TooManyAttempts
 
 SIGN_IN = "/sign-in"
+
+
+@dataclass(frozen=True)
+class SignInForm:
+    """What the sign-in form carries before there is a session: its CSRF token."""
+
+    csrf_token: str
 
 
 class SignInRequired(Exception):
@@ -61,27 +70,45 @@ class Site:
         """The request's session, signed in or not; None without one."""
         return self.sessions.find(request.cookies.get(self.cookie))
 
-    async def form(self, request: Request, session: Session | None = None) -> dict[str, str]:
+    async def form(
+        self, request: Request, session: Session | None = None, *, limit: int = MAX_FORM_BYTES
+    ) -> dict[str, str]:
         """The submitted fields, once the form's CSRF token is the session's.
 
         Raises:
             FormRefused: no session, no or wrong token, or an unreadable form.
+            FormTooLarge: the form is larger than ``limit`` bytes.
         """
-        fields = await read_form(request)
+        fields = await read_form(request, limit=limit)
         check_csrf(session if session is not None else self.visitor(request), fields)
         return fields
 
-    def sign_in_page(self, request: Request, render: Callable[[Session], Response]) -> Response:
-        """The sign-in page ``render`` makes for the visitor; one signed in already goes home.
+    @property
+    def sign_in_cookie(self) -> str:
+        """The cookie that carries the sign-in form's CSRF token (double submit)."""
+        return f"{self.cookie}_sign_in"
 
-        A visitor gets a session before signing in, for the form's CSRF token.
+    def sign_in_page(self, request: Request, render: Callable[[SignInForm], Response]) -> Response:
+        """The sign-in page ``render`` makes; a visitor signed in already goes home.
+
+        Before signing in there is no session: the form's CSRF token is also set in
+        a cookie of its own (SameSite=Strict, HttpOnly), and a POST must carry both,
+        equal. Nothing is kept per visitor, so no number of visitors can crowd out
+        the person's sign-in.
         """
-        visitor = self.visitor(request)
-        if visitor is not None and visitor.signed_in:
+        session = self.visitor(request)
+        if session is not None and session.signed_in:
             return redirect(self.home)
-        visitor = visitor or self.sessions.start()
-        response = render(visitor)
-        self.set_cookie(response, request, visitor)
+        token = request.cookies.get(self.sign_in_cookie) or secrets.token_urlsafe(32)
+        response = render(SignInForm(token))
+        response.set_cookie(
+            self.sign_in_cookie,
+            token,
+            path=SIGN_IN,
+            httponly=True,
+            samesite="strict",
+            secure=request.url.scheme == "https",
+        )
         return response
 
     async def sign_in(
@@ -90,41 +117,53 @@ class Site:
         guard: SignInGuard,
         *,
         field: str,
-        refused: Callable[[Session | None, int, str, dict[str, str]], Response],
+        refused: Callable[[SignInForm, int, str, dict[str, str]], Response],
         wrong: str,
-        secrets: str,
+        guessed: str,
     ) -> Response:
         """Check the sign-in form's ``field`` with ``guard``; signed in, go home.
 
-        A wrong secret, or too many in a row, is answered by ``refused(visitor,
+        A wrong secret, or too many in a row, is answered by ``refused(form,
         status, message, headers)``: the form again with the message — ``wrong``,
-        or a wait, naming ``secrets`` ("passphrases"). A new session id at
-        sign-in: an id seen before signing in never becomes a key.
+        or a wait, naming what was ``guessed`` ("passphrases"). Signing in starts a new
+        session under a new random id.
+
+        Raises:
+            FormRefused: the form's CSRF token is not the one of its cookie.
         """
-        fields = await self.form(request)
-        visitor = self.visitor(request)
+        fields = await read_form(request)
+        expected = request.cookies.get(self.sign_in_cookie, "")
+        presented = fields.get(CSRF_FIELD, "")
+        if not expected or not hmac.compare_digest(presented.encode(), expected.encode()):
+            raise FormRefused("this form was not sent from your browser: open the page again")
+        form = SignInForm(expected)
         try:
             right = await guard.attempt(fields.get(field, ""))
         except TooManyAttempts as stopped:
             wait = f"{stopped.retry_after:.0f}"
-            message = f"Too many wrong {secrets}. Try again in {wait} seconds."
-            return refused(visitor, 429, message, {"Retry-After": wait})
+            message = f"Too many wrong {guessed}. Try again in {wait} seconds."
+            return refused(form, 429, message, {"Retry-After": wait})
         if not right:
             # 422: the form was read, and what it holds does not open the service.
-            return refused(visitor, 422, wrong, {})
-        if visitor is not None:
-            self.sessions.end(visitor.id)
+            return refused(form, 422, wrong, {})
+        earlier = self.visitor(request)
+        if earlier is not None:
+            self.sessions.end(earlier.id)
         session = self.sessions.start(signed_in=True)
         response = redirect(self.home)
         self.set_cookie(response, request, session)
+        response.delete_cookie(self.sign_in_cookie, path=SIGN_IN, httponly=True, samesite="strict")
         return response
 
     async def sign_out(self, request: Request) -> Response:
-        """End the session that sent the sign-out form, and go back to the sign-in page."""
-        await self.form(request)
-        visitor = self.visitor(request)
-        if visitor is not None:
-            self.sessions.end(visitor.id)
+        """End the session that sent the sign-out form, and go back to the sign-in page.
+
+        A session already over (idle too long) has nothing to end: straight to sign-in.
+        """
+        session = self.visitor(request)
+        if session is not None:
+            check_csrf(session, await read_form(request))
+            self.sessions.end(session.id)
         response = redirect(SIGN_IN)
         response.delete_cookie(self.cookie, path="/", httponly=True, samesite="strict")
         return response
@@ -150,7 +189,7 @@ class Site:
 
         @app.exception_handler(FormRefused)
         async def _refused(_request: Request, exc: FormRefused) -> Response:
-            return self.pages.render("refused.html", status=403, reason=str(exc))
+            return self.pages.render("refused.html", status=exc.status, reason=str(exc))
 
 
 def redirect(to: str) -> RedirectResponse:

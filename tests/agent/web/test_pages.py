@@ -107,22 +107,59 @@ async def test_each_wrong_passphrase_waits_before_its_answer(
 
 
 async def test_signing_in_sets_a_strict_cookie_and_opens_home(browser: httpx.AsyncClient) -> None:
-    """The session cookie is HttpOnly and SameSite=Strict, renewed at sign-in; Home opens."""
+    """No session before signing in; after, an HttpOnly SameSite=Strict one; Home opens."""
     first = await browser.get("/sign-in")
-    before = browser.cookies[COOKIE]
+    assert COOKIE not in browser.cookies  # a visitor holds no session, only the form's token
+    form_cookie = first.headers["set-cookie"].lower()
+    assert "httponly" in form_cookie
+    assert "samesite=strict" in form_cookie
     reply = await browser.post(
         "/sign-in", data={"csrf_token": csrf_of(first), "passphrase": PASSPHRASE}
     )
     assert reply.status_code == 303
     assert reply.headers["location"] == "/"
-    cookie = reply.headers["set-cookie"].lower()
-    assert "httponly" in cookie
-    assert "samesite=strict" in cookie
-    assert "secure" not in cookie  # plain http on this test's origin
-    assert browser.cookies[COOKIE] != before
+    cookie = next(c for c in reply.headers.get_list("set-cookie") if c.startswith(COOKIE + "="))
+    assert "httponly" in cookie.lower()
+    assert "samesite=strict" in cookie.lower()
+    assert "secure" not in cookie.lower()  # plain http on this test's origin
     home = await browser.get("/")
     assert home.status_code == 200
     assert "<h1>Home</h1>" in home.text
+
+
+async def test_a_sign_in_form_from_elsewhere_is_refused(browser: httpx.AsyncClient) -> None:
+    """The sign-in form's token must match its cookie: another site's form is refused."""
+    await browser.get("/sign-in")
+    forged = await browser.post(
+        "/sign-in", data={"csrf_token": "made-up", "passphrase": PASSPHRASE}
+    )
+    assert forged.status_code == 403
+    assert (await browser.get("/")).status_code == 303
+
+
+async def test_many_visitors_do_not_crowd_out_a_sign_in(browser: httpx.AsyncClient) -> None:
+    """Thousands of sign-in pages opened elsewhere leave the person's form valid."""
+    form = await browser.get("/sign-in")
+    async with httpx.AsyncClient(transport=browser._transport, base_url=BASE) as others:
+        for _ in range(1100):
+            others.cookies.clear()
+            await others.get("/sign-in")
+    reply = await browser.post(
+        "/sign-in", data={"csrf_token": csrf_of(form), "passphrase": PASSPHRASE}
+    )
+    assert reply.status_code == 303
+
+
+async def test_signing_out_after_the_session_is_over_goes_to_sign_in(
+    browser: httpx.AsyncClient,
+) -> None:
+    """A sign-out from a page left open past the session's end is no error."""
+    await sign_in(browser)
+    home = await browser.get("/")
+    browser.cookies.clear()
+    reply = await browser.post("/sign-out", data={"csrf_token": csrf_of(home)})
+    assert reply.status_code == 303
+    assert reply.headers["location"] == "/sign-in"
 
 
 async def test_the_cookie_is_secure_over_https(

@@ -43,10 +43,13 @@ async def test_the_profile_needs_a_session(
 ) -> None:
     """Without signing in, the Profile and its vCard lead to the sign-in page."""
     async with build_client(agent, person, tmp_path, SignInLimits(failure_delay=0)) as client:
-        for url in ("/profile", "/profile.vcf", "/profile/email.home/history"):
+        for url in ("/profile", "/profile/email.home/history"):
             reply = await client.get(url)
             assert reply.status_code == 303
             assert reply.headers["location"] == "/sign-in"
+        reply = await client.post("/profile.vcf", data={"csrf_token": "x"})
+        assert reply.status_code == 303
+        assert reply.headers["location"] == "/sign-in"
 
 
 async def test_the_profile_shows_values_by_group_and_who_holds_them(
@@ -316,9 +319,16 @@ async def test_a_field_of_ones_own_can_be_added(signed_in: httpx.AsyncClient) ->
 async def test_the_profile_downloads_as_a_vcard_and_the_export_is_audited(
     signed_in: httpx.AsyncClient, person: PersonalAgent
 ) -> None:
-    """GET /profile.vcf with the session (no API token): a vCard 4 attachment, logged."""
+    """POST /profile.vcf from the page (no API token): a vCard 4 attachment, logged.
+
+    Without the form's CSRF token (a link from another page) nothing is exported.
+    """
     person.set_field("email.home", "ann@example.org", changed_by="test")
-    reply = await signed_in.get("/profile.vcf")
+    assert (await signed_in.get("/profile.vcf")).status_code == 405
+    assert (await signed_in.post("/profile.vcf", data={})).status_code == 403
+    assert not [e for e in person.audit_entries() if e.kind == "profile.export"]
+    page = await signed_in.get("/profile")
+    reply = await signed_in.post("/profile.vcf", data={"csrf_token": csrf_of(page)})
     assert reply.status_code == 200
     assert reply.headers["content-type"].startswith("text/vcard")
     assert "attachment" in reply.headers["content-disposition"]

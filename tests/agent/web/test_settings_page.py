@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
@@ -10,13 +11,21 @@ import pytest
 
 from tests.agent.conftest import PASSPHRASE
 from tests.agent.web.test_pages import csrf_of
-from vrm.agent.backup import finish_restore, pending_restore
+from vrm.agent.backup import RestoreWaiting, finish_restore, pending_restore
 from vrm.agent.home import AgentHome
 from vrm.agent.personal_agent import PersonalAgent
 from vrm.agent.setup import UnlockedAgent, init_agent, unlocked
-from vrm.vault import FAST_INSECURE_KDF, WrongPassphrase
+from vrm.agent.web import settings_pages
+from vrm.vault import FAST_INSECURE_KDF
 
 pytestmark = pytest.mark.anyio
+
+
+def restore_url(page: httpx.Response) -> str:
+    """The restore form's address (it carries the CSRF token), as the page gives it."""
+    found = re.search(r'action="(/settings/restore\?csrf_token=[^"]+)"', page.text)
+    assert found, "no restore form on the page"
+    return found.group(1).replace("&amp;", "&")
 
 
 async def settings_form(client: httpx.AsyncClient, **changes: str) -> dict[str, str]:
@@ -96,29 +105,32 @@ async def test_a_backup_downloads_and_restores_at_the_next_start(
     person.set_field("email.home", "after@example.org", changed_by="test")
 
     page = await signed_in.get("/settings")
+    upload = restore_url(page)
     refused = await signed_in.post(
-        "/settings/restore",
-        data={"csrf_token": csrf_of(page), "passphrase": "not it"},
+        upload,
+        data={"passphrase": "not it"},
         files={"backup": ("vrm-backup.db", backup.content, "application/octet-stream")},
     )
     assert refused.status_code == 422
     assert "That passphrase does not open the backup." in refused.text
     not_a_backup = await signed_in.post(
-        "/settings/restore",
-        data={"csrf_token": csrf_of(page), "passphrase": PASSPHRASE},
+        upload,
+        data={"passphrase": PASSPHRASE},
         files={"backup": ("notes.txt", b"just some notes", "text/plain")},
     )
     assert "That file is not a backup of a vrm agent." in not_a_backup.text
     database = tmp_path / "agent.db"
     assert not pending_restore(database).exists()
+    assert not list(tmp_path.glob(".restore-*"))  # nothing left of the refused files
 
     staged = await signed_in.post(
-        "/settings/restore",
-        data={"csrf_token": csrf_of(page), "passphrase": PASSPHRASE},
+        upload,
+        data={"passphrase": PASSPHRASE},
         files={"backup": ("vrm-backup.db", backup.content, "application/octet-stream")},
     )
     assert staged.status_code == 303
     assert "A backup is ready to restore" in (await signed_in.get("/settings")).text
+    assert not list(tmp_path.glob(".restore-*"))
     assert person.profile()["email.home"] == "after@example.org"  # nothing swapped while running
 
     agent.engine.dispose()
@@ -134,13 +146,38 @@ async def test_a_backup_downloads_and_restores_at_the_next_start(
 async def test_a_restore_without_the_token_is_refused(
     signed_in: httpx.AsyncClient, tmp_path: Path
 ) -> None:
-    """The upload form needs the session's CSRF token too."""
+    """The upload needs the session's CSRF token in its address, checked before the body."""
+    for address in ("/settings/restore", "/settings/restore?csrf_token=made-up"):
+        reply = await signed_in.post(
+            address,
+            data={"passphrase": PASSPHRASE, "csrf_token": "in the body is not enough"},
+            files={"backup": ("b.db", b"SQLite format 3\x00", "application/octet-stream")},
+        )
+        assert reply.status_code == 403
+    assert not pending_restore(tmp_path / "agent.db").exists()
+
+
+async def test_an_upload_larger_than_any_backup_is_refused_as_it_arrives(
+    signed_in: httpx.AsyncClient, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The bytes received are counted (no Content-Length to trust): 413, nothing staged."""
+    monkeypatch.setattr(settings_pages, "MAX_BACKUP_BYTES", 64 * 1024)
+    page = await signed_in.get("/settings")
+
+    async def chunks() -> AsyncIterator[bytes]:
+        boundary = b"--b\r\n"
+        yield boundary + b'Content-Disposition: form-data; name="passphrase"\r\n\r\nx\r\n'
+        yield boundary + b'Content-Disposition: form-data; name="backup"; filename="b.db"\r\n\r\n'
+        for _ in range(100):
+            yield b"\0" * 4096
+        yield b"\r\n--b--\r\n"
+
     reply = await signed_in.post(
-        "/settings/restore",
-        data={"passphrase": PASSPHRASE},
-        files={"backup": ("b.db", b"SQLite format 3\x00", "application/octet-stream")},
+        restore_url(page),
+        content=chunks(),
+        headers={"content-type": "multipart/form-data; boundary=b"},
     )
-    assert reply.status_code == 403
+    assert reply.status_code == 413
     assert not pending_restore(tmp_path / "agent.db").exists()
 
 
@@ -173,7 +210,7 @@ def test_a_staged_restore_waits_for_its_own_passphrase(tmp_path: Path) -> None:
     home = AgentHome(tmp_path / "mine")
     init_agent(home, PASSPHRASE, kdf=FAST_INSECURE_KDF)
     pending_restore(home.database).write_bytes(other.database.read_bytes())
-    with pytest.raises(WrongPassphrase):
+    with pytest.raises(RestoreWaiting, match="the backup's passphrase"):
         finish_restore(home, PASSPHRASE)
     assert pending_restore(home.database).exists()
     assert finish_restore(home, "another passphrase") is not None

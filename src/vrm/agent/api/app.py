@@ -21,7 +21,7 @@ from fastapi.responses import JSONResponse
 from vrm.agent.api.intents_routes import router as intents_router
 from vrm.agent.api.routes import router
 from vrm.agent.api.terms_routes import router as terms_router
-from vrm.agent.errors import AgentError, Conflict, NotFound, VendorUnreachable
+from vrm.agent.errors import AgentError
 from vrm.agent.intents.desk import IntentDesk
 from vrm.agent.outbox.worker import DeliveryWorker
 from vrm.agent.personal_agent import PersonalAgent
@@ -59,7 +59,6 @@ log = logging.getLogger(__name__)
 
 HOUSEKEEPING_INTERVAL = 60.0
 OFFERS_INTERVAL = 15.0
-_STATUS = {NotFound: 404, Conflict: 409, VendorUnreachable: 502}
 
 
 _FROM_VENDORS = frozenset(
@@ -195,8 +194,7 @@ class _KnownDids:
 def _install_agent_problems(app: FastAPI) -> None:
     @app.exception_handler(AgentError)
     async def _agent_error(request: Request, exc: AgentError) -> JSONResponse:
-        status = next((s for kind, s in _STATUS.items() if isinstance(exc, kind)), 400)
-        return problem_response(exc.code, str(exc), instance=request.url.path, status=status)
+        return problem_response(exc.code, str(exc), instance=request.url.path, status=exc.status)
 
     @app.exception_handler(ValueError)
     async def _bad_value(request: Request, exc: ValueError) -> JSONResponse:

@@ -18,9 +18,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from vrm.agent.backup import backup_bytes
 from vrm.agent.outbox.store import STATES
 from vrm.agent.personal_agent import PersonalAgent
+from vrm.agent.profile.vcard import MAX_VCARD_BYTES
 
 router = APIRouter(prefix="/api")
-MAX_VCARD_BYTES = 256 * 1024
 
 
 class Request_(BaseModel):

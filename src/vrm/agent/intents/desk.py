@@ -1,13 +1,18 @@
 """The person's intents desk: publish, fetch offers, compare, accept one, decline the rest.
 
 Every action goes through the agent's transactions; the ones that reach the
-network (the exchange's discovery and mailbox, a seller's site) are async.
+network (the exchange's discovery and mailbox, a seller's site) are async, and run
+their database work in a worker thread: a SQLite transaction may wait seconds for
+the write lock, which must not stop the event loop (the inbox, the delivery worker,
+the pages) meanwhile.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+
+import anyio.to_thread
 
 from vrm.agent.agreements import service as agreements
 from vrm.agent.agreements.choice import TermsChoice
@@ -22,7 +27,7 @@ from vrm.agent.relationships.service import (
     identity_of,
     list_relationships,
 )
-from vrm.protocol import Discovery, PartyState, compose
+from vrm.protocol import Discovery, Identity, PartyState, compose
 from vrm.protocol.v1.intents import (
     MAILBOX_FETCH,
     OFFER_ACCEPT,
@@ -35,8 +40,11 @@ from vrm.protocol.v1.intents import (
 from vrm.terms import Terms
 
 if TYPE_CHECKING:
+    from sqlalchemy import Connection
+
     from vrm.agent.personal_agent import PersonalAgent
-    from vrm.transport import Transport
+    from vrm.transport import HttpReply, Transport
+    from vrm.vault import Sealer
 
 JWS = "application/vrm+jws"
 
@@ -87,17 +95,18 @@ class IntentDesk:
         self.agent = agent
         self._transport = transport
 
-    def _network(self) -> tuple[Transport, bool]:
+    async def _network(self) -> tuple[Transport, bool]:
         if self._transport is not None:
             return self._transport, False
         from vrm.transport import AiohttpTransport
 
-        return AiohttpTransport(policy=self.agent.address_policy()), True
+        policy = await anyio.to_thread.run_sync(self.agent.address_policy)
+        return AiohttpTransport(policy=policy), True
 
     async def _discover(self, url: str) -> Discovery:
         from vrm.transport import DeliveryError, fetch_discovery
 
-        transport, own = self._network()
+        transport, own = await self._network()
         try:
             return await fetch_discovery(transport, url)
         except DeliveryError as exc:
@@ -111,18 +120,22 @@ class IntentDesk:
     async def publish(self, exchange_url: str, intent: Intent) -> IntentRecord:
         """Publish ``intent`` at the exchange under a new pseudonym."""
         exchange = await self._discover(exchange_url)
-        with self.agent._transaction() as (connection, queued, now, max_age):
-            record = intents.publish(
-                connection,
-                self.agent.sealer,
-                exchange_url=exchange_url,
-                exchange=exchange,
-                intent=intent,
-                max_age=max_age,
-                now=now,
-            )
-            queued.append(record.message_id)
-            return record
+
+        def write() -> IntentRecord:
+            with self.agent._transaction() as (connection, queued, now, max_age):
+                record = intents.publish(
+                    connection,
+                    self.agent.sealer,
+                    exchange_url=exchange_url,
+                    exchange=exchange,
+                    intent=intent,
+                    max_age=max_age,
+                    now=now,
+                )
+                queued.append(record.message_id)
+                return record
+
+        return await anyio.to_thread.run_sync(write)
 
     def withdraw(self, intent_id: int) -> IntentRecord:
         """Withdraw an intent everywhere (the exchange tells the vendors)."""
@@ -145,12 +158,24 @@ class IntentDesk:
     # offers
 
     async def fetch_offers(self, intent_id: int, *, wait: float = 0) -> list[OfferRecord]:
-        """Drain the intent's mailbox at the exchange; return the offers that are new."""
-        record = self.intent(intent_id)
-        if record.state != intents.LIVE:
+        """Drain the intent's mailbox at the exchange; return the offers that are new.
+
+        Raises:
+            NotFound: there is no such intent.
+            VendorUnreachable: the exchange cannot be reached, refuses, or answers
+                with something other than a mailbox.
+        """
+
+        def read() -> tuple[IntentRecord, Identity | None]:
+            with self.agent.engine.begin() as connection:
+                record = intents.get_intent(connection, self.agent.sealer, intent_id)
+                if record.state != intents.LIVE:
+                    return record, None
+                return record, intents.pseudonym_of(connection, self.agent.sealer, record)
+
+        record, pseudonym = await anyio.to_thread.run_sync(read)
+        if pseudonym is None:
             return []
-        with self.agent.engine.begin() as connection:
-            pseudonym = intents.pseudonym_of(connection, self.agent.sealer, record)
         _, token = compose(
             pseudonym,
             type=MAILBOX_FETCH,
@@ -160,7 +185,7 @@ class IntentDesk:
         url = record.exchange["url"].rstrip("/") + f"/mailbox/fetch?wait={wait:g}"
         from vrm.transport import TransportError
 
-        transport, own = self._network()
+        transport, own = await self._network()
         try:
             reply = await transport.request("POST", url, content=token.encode(), content_type=JWS)
         except TransportError as exc:
@@ -170,9 +195,13 @@ class IntentDesk:
                 await transport.aclose()
         if reply.status != 200:
             raise VendorUnreachable(f"the exchange answered {reply.status}: {reply.body[:200]!r}")
-        fetched = reply.json().get("messages", [])
-        with self.agent._transaction() as (connection, _queued, now, _max_age):
-            return intents.take_offers(connection, self.agent.sealer, record, fetched, now=now)
+        fetched = _mailbox(reply)
+
+        def keep() -> list[OfferRecord]:
+            with self.agent._transaction() as (connection, _queued, now, _max_age):
+                return intents.take_offers(connection, self.agent.sealer, record, fetched, now=now)
+
+        return await anyio.to_thread.run_sync(keep)
 
     def compare(self, intent_id: int, *, sort: str = "total") -> list[OfferComparison]:
         """The intent's offers side by side, sorted (total, price, delivery or received)."""
@@ -210,28 +239,41 @@ class IntentDesk:
         withdrawn at the exchange.
 
         Raises:
+            NotFound: there is no such offer.
             Conflict: the offer was answered already or has expired, its intent is
                 closed, or the seller's site names another DID than the offer's signer.
             VendorUnreachable: the seller's site cannot be reached.
         """
-        with self.agent.engine.begin() as connection:
-            offer = intents.get_offer(connection, self.agent.sealer, offer_id)
-            record = intents.get_intent(connection, self.agent.sealer, offer.intent_id)
-            others = [
-                o
-                for o in intents.offers_of(connection, self.agent.sealer, record.id)
-                if o.id != offer.id and o.state == intents.RECEIVED
-            ]
-        if offer.state != intents.RECEIVED or record.state != intents.LIVE:
-            raise Conflict(f"offer {offer.id} is {offer.state}, its intent {record.state}")
+        sealer = self.agent.sealer
+
+        def read() -> tuple[OfferRecord, IntentRecord, list[OfferRecord]]:
+            with self.agent.engine.begin() as connection:
+                offer = intents.get_offer(connection, sealer, offer_id)
+                record = intents.get_intent(connection, sealer, offer.intent_id)
+                return offer, record, _open_besides(connection, sealer, offer)
+
+        offer, record, others = await anyio.to_thread.run_sync(read)
+        _still_open(offer, record)
         if offer.body.offer.validThrough <= self.agent.clock():
             raise Conflict(f"offer {offer.id} has expired: ask the seller for a new one")
         seller = await self._discover(offer.body.seller.url)
         if seller.did != offer.body.seller.did or seller.did != offer.sender:
             raise Conflict("the seller's site names another DID than the one that signed the offer")
         inboxes = {o.id: await self._inbox_of(o) for o in others}
+        return await anyio.to_thread.run_sync(self._take, offer_id, seller, inboxes)
+
+    def _take(
+        self, offer_id: int, seller: Discovery, inboxes: dict[int, str | None]
+    ) -> Relationship:
+        """The transaction of :meth:`accept`, once the sellers' sites were asked."""
+        sealer = self.agent.sealer
         reply_to = self.agent.reply_url()
         with self.agent._transaction() as (connection, queued, now, max_age):
+            # Read again inside the transaction: while the network was awaited another
+            # accept or a decline may have answered the offer or closed its intent.
+            offer = intents.get_offer(connection, sealer, offer_id)
+            record = intents.get_intent(connection, sealer, offer.intent_id)
+            _still_open(offer, record)
             relationship = self._relate(
                 connection, seller, offer, terms_of(record.intent), reply_to, max_age, now
             )
@@ -239,25 +281,20 @@ class IntentDesk:
             if offer.body.needs:
                 add_grants(
                     connection,
-                    self.agent.sealer,
+                    sealer,
                     relationship=relationship,
                     paths=list(offer.body.needs),
                     purpose=f"offer {offer.id}: {offer.body.offer.name}"[:1024],
                     now=now,
                 )
             intents.set_offer_state(
-                connection,
-                self.agent.sealer,
-                offer,
-                intents.ACCEPTED,
-                vendor_id=relationship.id,
-                now=now,
+                connection, sealer, offer, intents.ACCEPTED, vendor_id=relationship.id, now=now
             )
-            pseudonym = intents.pseudonym_of(connection, self.agent.sealer, record)
+            pseudonym = intents.pseudonym_of(connection, sealer, record)
             queued.append(
                 enqueue(
                     connection,
-                    self.agent.sealer,
+                    sealer,
                     sender=pseudonym,
                     to=offer.sender,
                     inbox=seller.inbox,
@@ -268,13 +305,15 @@ class IntentDesk:
                     now=now,
                 )
             )
-            for other in others:
+            for other in _open_besides(connection, sealer, offer):
+                # An offer that arrived while the sites were asked has no inbox yet: it
+                # is declined all the same, and lapses at its validThrough for the seller.
                 inbox = inboxes.get(other.id)
                 if inbox is not None:
                     queued.append(
                         enqueue(
                             connection,
-                            self.agent.sealer,
+                            sealer,
                             sender=pseudonym,
                             to=other.sender,
                             inbox=inbox,
@@ -285,16 +324,9 @@ class IntentDesk:
                             now=now,
                         )
                     )
-                intents.set_offer_state(
-                    connection, self.agent.sealer, other, intents.DECLINED, now=now
-                )
+                intents.set_offer_state(connection, sealer, other, intents.DECLINED, now=now)
             sent = intents.withdraw(
-                connection,
-                self.agent.sealer,
-                record,
-                state=intents.ACCEPTED,
-                max_age=max_age,
-                now=now,
+                connection, sealer, record, state=intents.ACCEPTED, max_age=max_age, now=now
             )
             queued += [sent] if sent else []
             return relationship
@@ -309,12 +341,19 @@ class IntentDesk:
             NotFound: there is no such offer.
             Conflict: the offer was answered already.
         """
-        agent = self.agent
-        with agent.engine.begin() as connection:
-            offer = intents.get_offer(connection, agent.sealer, offer_id)
+        offer = await anyio.to_thread.run_sync(self._offer, offer_id)
         if offer.state != intents.RECEIVED:
             raise Conflict(f"offer {offer.id} is {offer.state} already")
         inbox = await self._inbox_of(offer)
+        return await anyio.to_thread.run_sync(self._decline, offer_id, inbox, reason)
+
+    def _offer(self, offer_id: int) -> OfferRecord:
+        with self.agent.engine.begin() as connection:
+            return intents.get_offer(connection, self.agent.sealer, offer_id)
+
+    def _decline(self, offer_id: int, inbox: str | None, reason: str) -> Declined:
+        """The transaction of :meth:`decline`, once the seller's site was asked."""
+        agent = self.agent
         with agent._transaction() as (connection, queued, now, max_age):
             # Read again inside the transaction: the offer may have been answered meanwhile.
             offer = intents.get_offer(connection, agent.sealer, offer_id)
@@ -390,3 +429,37 @@ def terms_of(intent: Intent) -> Terms:
     """The terms an intent asks for: its first id names the agreement, the rest add to it."""
     first, *rest = intent.terms
     return TermsChoice(first, tuple(rest)).terms()
+
+
+def _still_open(offer: OfferRecord, record: IntentRecord) -> None:
+    """Raise Conflict unless the offer waits for an answer and its intent is live."""
+    if offer.state != intents.RECEIVED or record.state != intents.LIVE:
+        raise Conflict(f"offer {offer.id} is {offer.state}, its intent {record.state}")
+
+
+def _open_besides(connection: Connection, sealer: Sealer, offer: OfferRecord) -> list[OfferRecord]:
+    """The other offers for the same intent still waiting for an answer."""
+    return [
+        o
+        for o in intents.offers_of(connection, sealer, offer.intent_id)
+        if o.id != offer.id and o.state == intents.RECEIVED
+    ]
+
+
+def _mailbox(reply: HttpReply) -> list[dict[str, Any]]:
+    """The messages in the exchange's answer to a mailbox fetch.
+
+    Raises:
+        VendorUnreachable: the answer is not a JSON object with a list of messages.
+    """
+    try:
+        answered = reply.json()
+    except ValueError as exc:  # not JSON, or not UTF-8
+        raise VendorUnreachable(f"the exchange answered with no JSON: {exc}") from exc
+    messages = answered.get("messages", []) if isinstance(answered, dict) else None
+    if not isinstance(messages, list) or not all(
+        isinstance(m, dict) and isinstance(m.get("id"), int) and isinstance(m.get("message"), str)
+        for m in messages
+    ):
+        raise VendorUnreachable(f"the exchange answered with no mailbox: {reply.body[:200]!r}")
+    return messages

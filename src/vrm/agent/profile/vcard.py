@@ -26,6 +26,9 @@ import vobject
 
 from vrm.agent.profile.fields import InvalidField, check_value
 
+MAX_VCARD_BYTES = 256 * 1024
+"""The largest vCard taken as a profile (a photo included)."""
+
 _LABEL_PARAM = "X-VRM-LABEL"
 _TYPE_BY_LABEL = {"home": "home", "work": "work", "mobile": "cell"}
 _LABEL_BY_TYPE = {"home": "home", "work": "work", "cell": "mobile"}

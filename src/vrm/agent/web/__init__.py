@@ -12,10 +12,12 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
+from vrm.agent.errors import AgentError
 from vrm.agent.intents.desk import IntentDesk
 from vrm.agent.personal_agent import PersonalAgent
 from vrm.agent.web.routes import page_routes
 from vrm.agent.web.sign_in import passphrase_opens
+from vrm.web.errors import answer_pages_in_html, sentence
 from vrm.web.sign_in import SignInGuard, SignInLimits
 from vrm.web.site import Site
 
@@ -39,3 +41,26 @@ def install_web(
         page_routes(site=site, agent=agent, desk=desk, guard=guard, database=database)
     )
     site.install(app)
+    answer_pages_in_html(
+        app,
+        site,
+        is_page=is_page,
+        known=[(AgentError, _agent_error), (ValueError, _bad_value)],
+    )
+
+
+NOT_PAGES = ("/api/", "/inbox", "/docs", "/redoc", "/openapi.json", "/health", "/static/")
+
+
+def is_page(path: str) -> bool:
+    """Whether ``path`` is one of the person's pages (not the API, inbox or assets)."""
+    return not path.startswith(NOT_PAGES) and path != "/api"
+
+
+def _agent_error(exc: Exception) -> tuple[int, str]:
+    status = exc.status if isinstance(exc, AgentError) else 400
+    return status, sentence(str(exc))
+
+
+def _bad_value(exc: Exception) -> tuple[int, str]:
+    return 422, sentence(str(exc))

@@ -54,7 +54,8 @@ def audit_routes(*, site: Site, agent: PersonalAgent) -> APIRouter:
         session: Session = Depends(site.signed_in),  # noqa: B008
     ) -> Response:
         names = {r.id: r.vendor.name for r in agent.vendors()}
-        older_than = int(before) if before.isdigit() and len(before) < 16 else None
+        numeric = before.isascii() and before.isdigit() and len(before) < 16
+        older_than = int(before) if numeric else None
         with agent.engine.connect() as connection:
             checked = verdict_on(connection)
             verdict = checked.verdict

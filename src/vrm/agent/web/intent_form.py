@@ -19,9 +19,11 @@ from typing import Any
 from pydantic import ValidationError
 
 from vrm.agent.agreements.choice import TermsChoice
+from vrm.agent.config import web_address
 from vrm.intents.taxonomy import Taxonomy, UnknownCategory, taxonomy
 from vrm.protocol.v1.intents import Intent
 from vrm.terms import library
+from vrm.web.errors import sentence
 
 LIFETIME_DAYS = 90
 """An exchange keeps an intent this long at most."""
@@ -168,7 +170,7 @@ def compose_intent(fields: dict[str, str], *, now: float) -> Composed:
     except ValidationError as exc:
         for error in exc.errors(include_url=False):
             where = next((_FIELD_OF[p] for p in reversed(error["loc"]) if p in _FIELD_OF), None)
-            form.errors.setdefault(where or "category", _sentence(str(error["msg"])))
+            form.errors.setdefault(where or "category", sentence(str(error["msg"])))
         return Composed(form, None, exchange)
     return Composed(form, intent, exchange)
 
@@ -193,7 +195,7 @@ class _Reader:
         try:
             return taxonomy().category(path).path
         except UnknownCategory as exc:
-            self.fail("category", _sentence(str(exc)))
+            self.fail("category", sentence(str(exc)))
             return ""
 
     def description(self) -> str:
@@ -228,7 +230,10 @@ class _Reader:
 
     def quantity(self) -> int:
         text = self.text("quantity") or "1"
-        if not text.isdigit() or not 1 <= int(text) <= 1_000_000:
+        if (
+            not (text.isascii() and text.isdigit() and len(text) < 8)
+            or not 1 <= int(text) <= 1_000_000
+        ):
             self.fail("quantity", "Give a whole number from 1 to 1,000,000.")
             return 1
         return int(text)
@@ -310,8 +315,10 @@ class _Reader:
             return 0
         if day < today:
             self.fail("valid_until", "That date has passed.")
-        elif day > today + dt.timedelta(days=LIFETIME_DAYS):
+            return 0
+        if day > today + dt.timedelta(days=LIFETIME_DAYS):
             self.fail("valid_until", f"An intent stays open {LIFETIME_DAYS} days at most.")
+            return 0
         end_of_day = dt.datetime.combine(day, dt.time(23, 59, 59)).timestamp()
         # The exchange counts the 90 days from when it receives the intent.
         return int(min(end_of_day, now + LIFETIME_DAYS * 86400 - 3600))
@@ -328,15 +335,14 @@ class _Reader:
         url = self.text("exchange")
         if not url:
             self.fail("exchange", "Give the exchange's address, e.g. https://exchange.example.")
-        elif len(url) > 2000 or not _URL.fullmatch(url):
+        elif len(url) > 2000 or not _URL.fullmatch(url) or not _is_web_address(url):
             self.fail("exchange", "Give the exchange's address as http:// or https:// and a host.")
         return url
 
 
-def _sentence(message: str) -> str:
-    """A message as a sentence: capital first, full stop last."""
-    message = message.strip()
-    if not message:
-        return message
-    message = message[0].upper() + message[1:]
-    return message if message.endswith((".", "?", "!")) else message + "."
+def _is_web_address(url: str) -> bool:
+    try:
+        web_address(url)
+    except ValueError:
+        return False
+    return True

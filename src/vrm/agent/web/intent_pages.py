@@ -243,7 +243,7 @@ def intent_routes(*, site: Site, agent: PersonalAgent, desk: IntentDesk) -> APIR
 
 def _number(text: str) -> int | None:
     """A number from a URL, or None when it is not one."""
-    return int(text) if text.isdigit() and len(text) < 19 else None
+    return int(text) if text.isascii() and text.isdigit() and len(text) < 19 else None
 
 
 def _known(intent_id: int | None) -> int:

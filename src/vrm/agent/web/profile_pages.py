@@ -20,6 +20,7 @@ from starlette.responses import Response
 from vrm.agent.errors import NotFound
 from vrm.agent.personal_agent import PersonalAgent
 from vrm.agent.profile.fields import InvalidField, check_path
+from vrm.agent.profile.vcard import MAX_VCARD_BYTES
 from vrm.agent.propagation import propagation
 from vrm.agent.web.profile_view import (
     ADDABLE,
@@ -101,9 +102,17 @@ def profile_routes(*, site: Site, agent: PersonalAgent) -> APIRouter:
             )
         return render_profile(session, adding=adding)
 
-    @router.get("/profile.vcf")
-    def download_vcard(session: Session = Depends(site.signed_in)) -> Response:  # noqa: B008
-        document, _ = agent.export_profile(format="vcard", to=WEB)
+    @router.post("/profile.vcf")
+    async def download_vcard(
+        request: Request,
+        session: Session = Depends(site.signed_in),  # noqa: B008
+    ) -> Response:
+        # A POST with the CSRF token: an export is in the audit log, so no other page
+        # (another port of this host is same-site) may cause one with a link.
+        await site.form(request, session)
+        document, _ = await anyio.to_thread.run_sync(
+            partial(agent.export_profile, format="vcard", to=WEB)
+        )
         response = Response(
             document,
             media_type="text/vcard; charset=utf-8",
@@ -117,11 +126,16 @@ def profile_routes(*, site: Site, agent: PersonalAgent) -> APIRouter:
         request: Request,
         session: Session = Depends(site.signed_in),  # noqa: B008
     ) -> Response:
-        fields = await site.form(request, session)
+        # URL-encoding can triple a card's size on the way.
+        fields = await site.form(request, session, limit=3 * MAX_VCARD_BYTES + 4096)
         card = fields.get("vcard", "")
         if not card.strip():
             problem = "Paste the text of a vCard (it starts with BEGIN:VCARD)."
             return await in_thread(session, 422, vcard_error=problem, vcard_text=card)
+        if len(card.encode()) > MAX_VCARD_BYTES:
+            kib = MAX_VCARD_BYTES // 1024
+            problem = f"Nothing was imported: a vCard of over {kib} KiB is not a profile."
+            return await in_thread(session, 413, vcard_error=problem, vcard_text=card)
         try:
             imported = await anyio.to_thread.run_sync(_import, agent, card)
         except InvalidField as exc:
@@ -233,7 +247,7 @@ def _import(agent: PersonalAgent, card: str) -> tuple[dict[str, int], list[str]]
 
 def _change(agent: PersonalAgent, path: str, version: str) -> dict[str, Any] | None:
     """What a change's page and its fragment show; None when there is no such change."""
-    if not version.isdigit() or len(version) > 9:
+    if not (version.isascii() and version.isdigit()) or len(version) > 9:
         return None
     today = dt.datetime.fromtimestamp(agent.clock()).date()
     try:

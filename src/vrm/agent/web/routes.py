@@ -24,7 +24,7 @@ from vrm.agent.web.terms_pages import terms_routes
 from vrm.agent.web.vendor_pages import vendor_routes
 from vrm.web.sessions import Session
 from vrm.web.sign_in import SignInGuard
-from vrm.web.site import SIGN_IN, Site
+from vrm.web.site import SIGN_IN, SignInForm, Site
 
 HOME = "/"
 
@@ -42,10 +42,10 @@ def page_routes(
     pages = site.pages
 
     def sign_in_form(
-        visitor: Session | None, status: int = 200, error: str | None = None, headers: Any = None
+        form: SignInForm, status: int = 200, error: str | None = None, headers: Any = None
     ) -> Response:
         return pages.render(
-            "sign_in.html", status=status, headers=headers, form_session=visitor, error=error
+            "sign_in.html", status=status, headers=headers, form_session=form, error=error
         )
 
     @router.get(SIGN_IN)
@@ -60,7 +60,7 @@ def page_routes(
             field="passphrase",
             refused=sign_in_form,
             wrong="That passphrase does not open your agent. Try again.",
-            secrets="passphrases",
+            guessed="passphrases",
         )
 
     @router.post("/sign-out")

@@ -14,14 +14,17 @@ from typing import Any
 
 import anyio.to_thread
 from fastapi import APIRouter, Depends, Request
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
 from starlette.responses import Response
+from starlette.types import Message, Receive
 
 from vrm.agent.backup import NotABackup, backup_bytes, pending_restore, stage_restore
 from vrm.agent.config import AgentConfig
 from vrm.agent.keystore import issue_token
 from vrm.agent.personal_agent import PersonalAgent
 from vrm.vault import WrongPassphrase
-from vrm.web.forms import FormRefused, check_csrf
+from vrm.web.forms import CSRF_FIELD, FormTooLarge, check_csrf
 from vrm.web.security import secure
 from vrm.web.sessions import Session
 from vrm.web.site import Site, redirect
@@ -60,6 +63,10 @@ def settings_routes(*, site: Site, agent: PersonalAgent, database: Path) -> APIR
     ) -> Response:
         return render(session, request)
 
+    async def page(session: Session, request: Request, status: int, **context: Any) -> Response:
+        """The page again (its reads off the event loop), answered with ``status``."""
+        return _status(await run_in_threadpool(lambda: render(session, request, **context)), status)
+
     @router.post("/settings")
     async def save_settings(
         request: Request,
@@ -68,10 +75,10 @@ def settings_routes(*, site: Site, agent: PersonalAgent, database: Path) -> APIR
         fields = await site.form(request, session)
         values = {name: fields.get(name, "").strip() for name in (*TEXT_SETTINGS, *DAY_SETTINGS)}
         values.update({name: "true" if fields.get(name) else "false" for name in SWITCHES})
-        config, errors = _read_settings(agent.config(), values)
+        config, errors = _read_settings(await run_in_threadpool(agent.config), values)
         if errors:
-            return _status(render(session, request, values=values, errors=errors), 422)
-        await anyio.to_thread.run_sync(agent.save_config, config)
+            return await page(session, request, 422, values=values, errors=errors)
+        await run_in_threadpool(agent.save_config, config)
         return redirect("/settings?saved=1")
 
     @router.get("/settings/backup")
@@ -91,25 +98,23 @@ def settings_routes(*, site: Site, agent: PersonalAgent, database: Path) -> APIR
         request: Request,
         session: Session = Depends(site.signed_in),  # noqa: B008
     ) -> Response:
-        size = int(request.headers.get("content-length") or 0)
-        if size > MAX_BACKUP_BYTES:
-            raise FormRefused("the file is larger than any backup of an agent (1 GiB)")
-        async with request.form(max_files=1, max_fields=4) as form:
-            check_csrf(session, {k: v for k, v in form.items() if isinstance(v, str)})
+        # The upload's CSRF token comes in the URL, so it is checked before the body is read.
+        check_csrf(session, {CSRF_FIELD: request.query_params.get(CSRF_FIELD, "")})
+        capped = Request(request.scope, receive=_capped(request.receive, MAX_BACKUP_BYTES))
+        async with capped.form(max_files=1, max_fields=2, max_part_size=4096) as form:
             upload = form.get("backup")
             passphrase = form.get("passphrase")
-            if isinstance(upload, str) or upload is None or not isinstance(passphrase, str):
+            if not isinstance(upload, UploadFile) or not isinstance(passphrase, str):
                 problem = "Choose the backup file to restore."
-                return _status(render(session, request, restore_error=problem), 422)
-            data = await upload.read()
-        try:
-            await anyio.to_thread.run_sync(stage_restore, database, passphrase, data)
-        except NotABackup:
-            problem = "That file is not a backup of a vrm agent."
-            return _status(render(session, request, restore_error=problem), 422)
-        except WrongPassphrase:
-            problem = "That passphrase does not open the backup."
-            return _status(render(session, request, restore_error=problem), 422)
+                return await page(session, request, 422, restore_error=problem)
+            try:
+                await run_in_threadpool(stage_restore, database, passphrase, upload.file)
+            except NotABackup:
+                problem = "That file is not a backup of a vrm agent."
+                return await page(session, request, 422, restore_error=problem)
+            except WrongPassphrase:
+                problem = "That passphrase does not open the backup."
+                return await page(session, request, 422, restore_error=problem)
         return redirect("/settings#restore")
 
     @router.post("/settings/token")
@@ -122,9 +127,26 @@ def settings_routes(*, site: Site, agent: PersonalAgent, database: Path) -> APIR
             request.app.state.api_token = await anyio.to_thread.run_sync(
                 issue_token, agent.engine, agent.sealer
             )
-        return render(session, request, token=request.app.state.api_token)
+        return await page(session, request, 200, token=request.app.state.api_token)
 
     return router
+
+
+def _capped(receive: Receive, limit: int) -> Receive:
+    """``receive`` that refuses a body longer than ``limit`` bytes, however it is sent."""
+    seen = 0
+
+    async def capped() -> Message:
+        nonlocal seen
+        message = await receive()
+        seen += len(message.get("body", b""))
+        if seen > limit:
+            raise FormTooLarge(
+                f"the file is larger than any backup of an agent ({limit >> 30} GiB)"
+            )
+        return message
+
+    return capped
 
 
 def _status(response: Response, status: int) -> Response:
@@ -158,6 +180,6 @@ def _said(name: str, exc: ValueError) -> str:
     if name in DAY_SETTINGS:
         return f"Give a number of days, more than 0 and at most {DAY_SETTINGS[name]}."
     message = str(exc).removeprefix(f"{name}: ")
-    if "pattern" in message:
+    if "pattern" in message or "web address" in message:
         return "Give a URL starting with http:// or https://."
     return message[0].upper() + message[1:] + "."

@@ -56,13 +56,6 @@ def record_number(text: str) -> int | None:
     return int(text)
 
 
-def sentence(message: str) -> str:
-    """An agent's error message as a sentence: capital first, full stop last."""
-    message = message.strip() or "That could not be done"
-    message = message[0].upper() + message[1:]
-    return message if message.endswith((".", "!", "?")) else message + "."
-
-
 def url_problem(url: str) -> str | None:
     """What is wrong with ``url`` as a vendor's address; None when nothing is."""
     if not url:

@@ -23,11 +23,11 @@ from vrm.agent.personal_agent import PersonalAgent
 from vrm.agent.web.vendor_forms import (
     GrantForm,
     record_number,
-    sentence,
     unreachable,
     url_problem,
 )
 from vrm.agent.web.vendor_views import VendorView, vendor_rows, vendor_view
+from vrm.web.errors import sentence
 from vrm.web.sessions import Session
 from vrm.web.site import Site, redirect
 
@@ -140,10 +140,12 @@ def vendor_routes(*, site: Site, agent: PersonalAgent) -> APIRouter:
         action: Callable[[str], object],
         *,
         done: str,
+        grant: GrantForm | None = None,
     ) -> Response:
         """Do ``action`` to the vendor off the event loop, then back to the page it came from.
 
-        A refusal shows that page again with the reason; nothing was changed.
+        A refusal shows that page again with the reason (and the ``grant`` form as it
+        was typed); nothing was changed.
         """
         vendor_id = record_number(number)
         if vendor_id is None or not await run_in_threadpool(_exists, agent, vendor_id):
@@ -159,7 +161,7 @@ def vendor_routes(*, site: Site, agent: PersonalAgent) -> APIRouter:
                     lambda: list_page(session, status=status, problem=problem)
                 )
             return await run_in_threadpool(
-                lambda: vendor_page(session, vendor_id, status=status, problem=problem)
+                lambda: vendor_page(session, vendor_id, status=status, problem=problem, grant=grant)
             )
         if on_list:
             return redirect(f"/vendors?done={done}&vendor={vendor_id}#vendor-{vendor_id}")
@@ -269,7 +271,7 @@ def vendor_routes(*, site: Site, agent: PersonalAgent) -> APIRouter:
         def give(reference: str) -> None:
             agent.grant(reference, [form.path], purpose=form.purpose, until=until)
 
-        return await act(session, number, fields, give, done="granted")
+        return await act(session, number, fields, give, done="granted", grant=form)
 
     @router.post("/vendors/{number}/grants/revoke")
     async def revoke(

@@ -30,6 +30,9 @@ __all__ = ["SignInLimits", "install_console"]
 TEMPLATES = Path(__file__).with_name("templates")
 HOME = "/console/customers"
 COOKIE = "vrm_console_session"
+TOKEN_SIGN_IN = SignInLimits(failure_delay=0.0, lockout=0.0)
+"""The API token is 256 random bits: no pause or lockout makes guessing it any harder, and
+on a port the public reaches (the inbox's) a lockout would let anyone shut the vendor out."""
 
 
 def install_console(
@@ -41,7 +44,7 @@ def install_console(
     errors of its paths as pages and leaves every other path's to them.
     """
     site = Site.of(TEMPLATES, home=HOME, cookie=COOKIE)
-    guard = SignInGuard(token_matches(api_token), limits or SignInLimits())
+    guard = SignInGuard(token_matches(api_token), limits or TOKEN_SIGN_IN)
     app.include_router(console_routes(site=site, endpoint=endpoint, guard=guard))
     site.install(app)
     answer_pages_in_html(app, site)

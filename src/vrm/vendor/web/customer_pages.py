@@ -18,7 +18,7 @@ from vrm.vendor.endpoint import VendorEndpoint
 from vrm.vendor.errors import Conflict
 from vrm.vendor.policy import PolicyMode
 from vrm.vendor.web import reading
-from vrm.vendor.web.errors import sentence
+from vrm.web.errors import sentence
 from vrm.web.sessions import Session
 from vrm.web.site import Site, redirect
 

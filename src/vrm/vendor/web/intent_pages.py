@@ -13,20 +13,24 @@ import time
 from typing import Any
 
 import anyio.to_thread
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Path, Request
 from starlette.responses import Response
 
 from vrm.vendor.endpoint import VendorEndpoint
 from vrm.vendor.errors import ExchangeRefused, IntentClosed, InvalidRequest
 from vrm.vendor.intents import OFFERED, OPEN
-from vrm.vendor.web.errors import sentence
 from vrm.vendor.web.offer_form import OfferForm, blank_form, read_offer, refusal
 from vrm.vendor.web.reading import place_said, price_said, short_did
+from vrm.web.errors import sentence
 from vrm.web.sessions import Session
 from vrm.web.site import Site, redirect
 
 INTENTS = "/console/intents"
 TAKES_OFFERS = (OPEN, OFFERED)
+
+
+IntentNumber = Path(ge=1, le=2**63 - 1)
+"""An intent's number in a console path: what the store's integer keys can hold."""
 
 
 def intent_routes(*, site: Site, endpoint: VendorEndpoint) -> APIRouter:
@@ -76,14 +80,17 @@ def intent_routes(*, site: Site, endpoint: VendorEndpoint) -> APIRouter:
         )
 
     @router.get(INTENTS + "/{intent_id}/offer")
-    def offer_page(intent_id: int, session: Session = Depends(site.signed_in)) -> Response:  # noqa: B008
+    def offer_page(
+        intent_id: int = IntentNumber,
+        session: Session = Depends(site.signed_in),  # noqa: B008
+    ) -> Response:
         intent = intents.intent(intent_id)
         return compose(session, intent, blank_form(intent))
 
     @router.post(INTENTS + "/{intent_id}/offer")
     async def send_offer(
         request: Request,
-        intent_id: int,
+        intent_id: int = IntentNumber,
         session: Session = Depends(site.signed_in),  # noqa: B008
     ) -> Response:
         fields = await site.form(request, session)

@@ -133,10 +133,12 @@ def _amount(text: str) -> float | None:
 
 
 def _date(text: str) -> dt.date | None:
+    """The day ``text`` names, within the years an offer can mean (None otherwise)."""
     try:
-        return dt.date.fromisoformat(text)
+        day = dt.date.fromisoformat(text)
     except ValueError:
         return None
+    return day if 2000 <= day.year <= 9000 else None
 
 
 def _end_of(day: str) -> float:

@@ -19,9 +19,8 @@ from vrm.vendor.web.customer_pages import customer_routes
 from vrm.vendor.web.demand_pages import demand_routes
 from vrm.vendor.web.errors import CONSOLE, SIGN_OUT
 from vrm.vendor.web.intent_pages import intent_routes
-from vrm.web.sessions import Session
 from vrm.web.sign_in import SignInGuard
-from vrm.web.site import SIGN_IN, Site, redirect
+from vrm.web.site import SIGN_IN, SignInForm, Site, redirect
 
 
 def token_matches(api_token: str) -> Callable[[str], bool]:
@@ -46,13 +45,13 @@ def console_routes(*, site: Site, endpoint: VendorEndpoint, guard: SignInGuard) 
         return redirect(site.home)
 
     def sign_in_form(
-        visitor: Session | None, status: int = 200, error: str | None = None, headers: Any = None
+        form: SignInForm, status: int = 200, error: str | None = None, headers: Any = None
     ) -> Response:
         return pages.render(
             "sign_in.html",
             status=status,
             headers=headers,
-            form_session=visitor,
+            form_session=form,
             error=error,
             vendor=endpoint.settings.name,
         )
@@ -69,7 +68,7 @@ def console_routes(*, site: Site, endpoint: VendorEndpoint, guard: SignInGuard) 
             field="token",
             refused=sign_in_form,
             wrong="That is not this endpoint's API token. Try again.",
-            secrets="tokens",
+            guessed="tokens",
         )
 
     @router.post(SIGN_OUT)
