@@ -43,6 +43,8 @@ class Pages:
             undefined=StrictUndefined,
             trim_blocks=True,
             lstrip_blocks=True,
+            # Shipped in the package: no file is looked at again once compiled.
+            auto_reload=False,
         )
         self._environment.filters["when"] = when
         self._environment.filters["iso"] = iso

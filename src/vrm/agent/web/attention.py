@@ -16,6 +16,7 @@ from vrm.agent.intents.desk import IntentDesk
 from vrm.agent.intents.service import LIVE, RECEIVED
 from vrm.agent.outbox.store import FAILED
 from vrm.agent.personal_agent import PersonalAgent
+from vrm.agent.relationships.service import Relationship
 
 CHANGES_SHOWN = 10
 
@@ -95,9 +96,10 @@ class Attention:
 
 def attention(agent: PersonalAgent, desk: IntentDesk, *, changes: int = CHANGES_SHOWN) -> Attention:
     """What needs attention now, and the latest ``changes`` audit entries, newest first."""
-    names = {r.id: r.vendor.name for r in agent.vendors()}
+    relationships = agent.vendors()
+    names = {r.id: r.vendor.name for r in relationships}
     return Attention(
-        held=_held(agent),
+        held=_held(agent, relationships),
         failed=[
             FailedDelivery(
                 id=d.id,
@@ -126,19 +128,20 @@ def attention(agent: PersonalAgent, desk: IntentDesk, *, changes: int = CHANGES_
     )
 
 
-def _held(agent: PersonalAgent) -> list[HeldGrants]:
+def _held(agent: PersonalAgent, relationships: list[Relationship]) -> list[HeldGrants]:
+    """The active grants of the relationships that hold them back (only theirs are read)."""
     today = dt.datetime.fromtimestamp(agent.clock()).date()
-    held: dict[int, HeldGrants] = {}
-    for relationship, grant in agent.grants():
+    held = []
+    for relationship in relationships:
         reason = relationship.held_because
-        if reason is None or not grant.active_on(today):
+        if reason is None:
             continue
-        entry = held.setdefault(
-            relationship.id,
-            HeldGrants(relationship.id, relationship.vendor.name, [], reason),
-        )
-        entry.fields.append(grant.path)
-    return list(held.values())
+        fields = [
+            grant.path for _, grant in agent.grants(str(relationship.id)) if grant.active_on(today)
+        ]
+        if fields:
+            held.append(HeldGrants(relationship.id, relationship.vendor.name, fields, reason))
+    return held
 
 
 def _open_offers(desk: IntentDesk) -> list[OpenOffer]:

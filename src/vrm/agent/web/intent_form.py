@@ -126,8 +126,11 @@ class ComposeForm:
 
     def properties_hint(self) -> tuple[str, ...]:
         """The properties the chosen category suggests (none before one is chosen)."""
+        chosen = self.value("category")
+        if not chosen:
+            return ()  # and no search for names like it, which takes tens of ms
         try:
-            return taxonomy().properties_of(self.value("category"))
+            return taxonomy().properties_of(chosen)
         except UnknownCategory:
             return ()
 
