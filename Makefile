@@ -36,6 +36,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_vendor_fanout.py
 	$(BIN)/python benchmarks/bench_exchange.py
 	$(BIN)/python benchmarks/bench_exchange_http.py
+	$(BIN)/python benchmarks/bench_pages.py
 
 # Re-pin every dependency (run after changing pyproject.toml).
 lock:
