@@ -61,6 +61,18 @@ NAMES = {3: "Acme Books"}
             {"field": "email.home", "version": 2, "by": "web"},
             "email.home set (version 2, by web)",
         ),
+        (
+            "receipt.received",
+            {"vendor": 3, "order": "A-7", "total": "12.50", "currency": "EUR", "replaces": [4]},
+            "Acme Books sent a receipt for order A-7: 12.50 EUR"
+            " (a correction: it replaces the one received before)",
+        ),
+        (
+            "receipts.export",
+            {"format": "csv", "receipts": 2, "to": "api"},
+            "Your receipts were exported as csv (2 receipts)",
+        ),
+        ("journal.noted", {"intent": 2}, "You wrote your note on intent 2"),
         ("something.new", {}, "Something new"),
     ],
 )

@@ -223,5 +223,27 @@ def test_compose_receive_compare_and_accept_an_offer(
     assert "from South Kitchens" in log.split("You accepted the offer")[1].split("\n")[0]
     assert "You declined" in log
     assert "Asked South Kitchens" in log
+
+    # The seller's endpoint sends its invoice for the offer taken: it lands in Records,
+    # and the intent's decision journal links it beside the person's note.
+    def receipt_listed() -> bool:
+        page.goto(f"{agent.url}/records")
+        return "South Kitchens" in page.locator("main").inner_text()
+
+    eventually(receipt_listed, what="South Kitchens's receipt in the records")
+    screenshot(page, "records")
+    fits_a_phone(context, chromium, f"{agent.url}/records")
+    page.locator("table.receipts a").first.click()
+    page.get_by_role("heading", name=re.compile("^Order offer-")).wait_for()
+    assert "due" in page.locator(".facts").inner_text()  # an invoice: the sale is not paid yet
+    screenshot(page, "receipt")
+
+    page.goto(intent_url)
+    page.get_by_label("Why you chose").fill("Cheapest in total, and delivered this week.")
+    page.get_by_role("button", name="Keep this note").click()
+    page.get_by_text("Your note is kept").wait_for()
+    journal = page.locator("#journal").inner_text()
+    assert "taken:" in journal
+    assert "Receipt: order offer-" in journal
     context.close()
     watched.assert_clean()

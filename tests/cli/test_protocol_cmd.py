@@ -15,7 +15,7 @@ def vrm(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str
 
 
 def test_schemas_written_for_envelope_discovery_and_every_type(tmp_path: Path) -> None:
-    """Each message body, the envelope and discovery get a JSON Schema file."""
+    """Every body (intentcasting and records too), the envelope and discovery get a schema."""
     result = vrm("protocol", "schemas", str(tmp_path / "schemas"))
     assert result.returncode == 0, result.stderr
     names = {path.name for path in (tmp_path / "schemas").iterdir()}
@@ -25,6 +25,9 @@ def test_schemas_written_for_envelope_discovery_and_every_type(tmp_path: Path) -
         "vrm_1_ping.schema.json",
         "vrm_1_ping.response.schema.json",
         "vrm_1_problem-report.schema.json",
+        "vrm_1_data.export.schema.json",
+        "vrm_1_intent.schema.json",
+        "vrm_1_receipt.schema.json",
     } <= names
     envelope = json.loads((tmp_path / "schemas" / "envelope.schema.json").read_text())
     assert {"id", "type", "from", "to", "created_time", "expires_time", "body"} <= set(

@@ -1,11 +1,13 @@
 """docs/protocol.md against the code: examples, verdicts, codes, schemas, members, vectors.
 
 The intentcasting part (7.8, 9.7) is also checked against the exchange itself: its matching,
-its limits and the problem it answers when rate limited.
+its limits and the problem it answers when rate limited; the records part (7.9) against the
+reference vendor's receipt for an accepted offer.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import importlib.util
 import inspect
@@ -14,6 +16,7 @@ import re
 import sys
 import types
 import typing
+from decimal import Decimal
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -37,10 +40,12 @@ from vrm.protocol import (
     Identity,
     MessageTypes,
     ProtocolError,
+    Receipt,
     RefusalCode,
     Verifier,
     compose,
     encrypt_for,
+    record_types,
     relationship_types,
     v1_types,
 )
@@ -54,9 +59,11 @@ from vrm.protocol.v1.intents import (
     OfferBody,
     intent_types,
 )
+from vrm.protocol.v1.records import RECEIPT
 from vrm.terms import Agreement, Proffer, Statement, Term, Terms, accept, library, proffer
 from vrm.transport import Inbox
 from vrm.transport.problems import STATUS_BY_CODE, TITLES
+from vrm.vendor.receipts import offer_receipt
 
 ROOT = Path(__file__).resolve().parents[2]
 DOC_PATH = ROOT / "docs" / "protocol.md"
@@ -85,9 +92,10 @@ RELATIONSHIP_EXAMPLE_NAMES = list(script.relationship_examples())
 
 
 def all_types() -> MessageTypes:
-    """Every type the document specifies: those of relationships and those of intentcasting."""
+    """Every type the document specifies: of relationships, intentcasting and records."""
     types = relationship_types()
     types.update(intent_types())
+    types.update(record_types())
     return types
 
 
@@ -435,6 +443,7 @@ SCHEMA_SECTIONS = {
         "offer.accept",
         "intent.withdraw",
     ],
+    "### 7.9 ": ["receipt"],
 }
 
 
@@ -447,7 +456,7 @@ def section(doc: str, heading: str) -> str:
 
 
 def test_relationship_schemas_are_the_generated_ones(doc):
-    """The JSON Schemas of every body but those of 7.2 are in their sections (7.5 to 7.8).
+    """The JSON Schemas of every body but those of 7.2 are in their sections (7.5 to 7.9).
 
     Each is exactly what the code generates.
     """
@@ -472,9 +481,10 @@ def check_member_table(doc: str, owner: str, model: type[BaseModel]) -> None:
     nodes = schema_members(schema, defs)
     required = model_members(model)
     assert set(nodes) == set(required)
-    for _, member, json_type, stated_required, constraints in (
+    for _, member, json_type, stated_required, escaped in (
         row for row in member_rows(doc) if row[0] == owner
     ):
+        constraints = escaped.replace("\\|", "|")  # a table cell escapes the pipes it holds
         assert json_type == json_type_of(nodes[member], defs), member
         assert stated_required.split(" ")[0] == ("yes" if required[member] else "no"), member
         for text in constraints_of(nodes[member], defs):
@@ -788,3 +798,69 @@ async def test_exchange_code_listed_as_the_exchange_answers(doc, tmp_path):
         assert problem["code"] == code
         assert problem["type"] == f"urn:vrm:problem:{code}"
         assert status_rows(doc)[code] == (problem["status"], problem["title"])
+
+
+# Records (7.9)
+
+OFFER_TAKEN = "c0f1e2d3-4b5a-4697-8887-a9b0c1d2e3f4"
+"""The id 7.9.4 gives the offer of 7.8.6."""
+
+
+@dataclasses.dataclass(frozen=True)
+class AcceptedOffer:
+    """An accepted offer as the vendor keeps it, with its intent's demand."""
+
+    message_id: str
+    body: str
+    answered_at: float
+    demand: str
+
+
+def test_records_example_invoice_is_what_the_vendor_sends_for_the_offer(doc):
+    """The invoice of 7.9.4 is the reference vendor's receipt for the offer and intent of 7.8.6."""
+    intent, offer = (
+        json.loads(block)
+        for block in re.findall(r"```json\n(.*?)\n```", section(doc, "#### 7.8.6 "), re.DOTALL)
+    )
+    invoice, _ = json_blocks(section(doc, "#### 7.9.4 "))
+    accepted = AcceptedOffer(
+        message_id=OFFER_TAKEN,
+        body=json.dumps(offer),
+        answered_at=1767609000,  # 5 January 2026, 10:30 UTC
+        demand=json.dumps(intent["demand"]),
+    )
+    seller = Receipt.model_validate(invoice).seller
+    assert seller.name == offer["seller"]["name"]
+    assert offer_receipt(accepted, seller=seller, now=0) == Receipt.model_validate(invoice)
+    digest = hashlib.sha256(OFFER_TAKEN.encode()).hexdigest()
+    assert invoice["orderNumber"] == f"offer-{digest[:16]}"  # the rule 7.9.2 states
+    assert f"its `id` is `{OFFER_TAKEN}`" in section(doc, "#### 7.9.4 ")
+
+
+def test_records_example_receipt_adds_up_and_corrects_the_invoice(doc):
+    """The receipt of 7.9.4 is valid, corrects the invoice, and its stated sums are the rule's."""
+    text = section(doc, "#### 7.9.4 ")
+    invoice, paid = (Receipt.model_validate(block) for block in json_blocks(text))
+    assert (paid.orderNumber, paid.offer) == (invoice.orderNumber, invoice.offer)
+    assert paid.payment is not None
+    assert paid.payment.status == "paid"
+    assert f"`{paid.total}`" in text
+    assert paid.expected_total() == Decimal(paid.total)
+    vat = next(tax for tax in paid.taxes if tax.included)
+    net = (Decimal(paid.total) - sum(Decimal(t.amount) for t in paid.taxes if not t.included)) / 6
+    assert Decimal(vat.amount) == net.quantize(Decimal("0.01"))  # 20 % within the prices
+    document = paid.model_dump(mode="json")
+    for wrong in (
+        {"total": "19466.5"},
+        {"taxes": [{**tax, "included": False} for tax in document["taxes"]]},
+    ):
+        body = {**document, **wrong}
+        _, token = compose(BOB, type=RECEIPT, to=ALICE.did, body=body, now=RECEIVED_AT)
+        assert verdict_of(ALICE, token, record_types()) == RefusalCode.INVALID_BODY.value
+    _, token = compose(BOB, type=RECEIPT, to=ALICE.did, body=document, now=RECEIVED_AT)
+    assert verdict_of(ALICE, token, record_types()) == "valid"
+
+
+def json_blocks(text: str) -> list[dict[str, Any]]:
+    """The JSON objects shown in a piece of the document, in order."""
+    return [json.loads(block) for block in re.findall(r"```json\n(.*?)\n```", text, re.DOTALL)]

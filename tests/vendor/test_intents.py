@@ -36,12 +36,14 @@ from vrm.exchange.bus import LocalBus
 from vrm.exchange.service import Exchange
 from vrm.protocol import (
     PING,
+    RECEIPT,
     RELATIONSHIP_REQUEST,
     Identity,
     ProtocolError,
     Verifier,
     compose,
     decrypt,
+    record_types,
 )
 from vrm.protocol.v1.intents import (
     INTENT,
@@ -484,6 +486,44 @@ async def test_an_intent_taken_stays_accepted_when_the_exchange_withdraws_it(
     if not withdrawn_first:
         await withdraw()
     assert (await market.matched())[0]["state"] == "accepted"
+
+
+@pytest.mark.parametrize("request_first", [False, True])
+async def test_the_person_is_sent_one_receipt_for_the_offer_they_took(
+    market: Market, request_first: bool
+) -> None:
+    """In either order, once: an invoice for the offer, encrypted to their pairwise DID."""
+    pseudonym, made = await market.offered()
+    person = Identity.generate()
+    acceptance = {"offer": made["message_id"], "relationship": person.did}
+    if request_first:
+        await relate(market, person)
+    assert (await market.send(pseudonym, OFFER_ACCEPT, acceptance)).status_code == 202
+    if not request_first:
+        await relate(market, person)
+    assert (await market.send(pseudonym, OFFER_ACCEPT, acceptance)).status_code == 202  # again
+    [sent] = (await market.api.get(f"/api/customers/{person.did}/receipts")).json()
+    assert sent["automatic"] is True
+    receipt = sent["receipt"]
+    assert receipt["items"] == [{"name": "Nimbus E1, blue", "quantity": 1, "price": "18999"}]
+    assert (receipt["deliveryCost"], receipt["total"], receipt["currency"]) == (
+        "300",
+        "19299",
+        "EUR",
+    )
+    assert receipt["seller"] == {"name": "Leith Motors", "url": VENDOR_URL}
+    assert receipt["payment"] == {"method": "invoice", "status": "due"}
+    assert receipt["offer"] == made["message_id"]
+    [payload] = [
+        payload
+        for queue, customer, payload in people.queued(market.vendor.engine)
+        if customer == person.did and payload.get("encrypted")
+    ]
+    types = record_types()
+    message = Verifier(receiver=person.did, types=types, seen_ids=None).verify(
+        decrypt(payload["token"], person)
+    )
+    assert (message.type, message.id) == (RECEIPT, sent["message_id"])
 
 
 @pytest.mark.parametrize("market", [{"push": False}], indirect=True)

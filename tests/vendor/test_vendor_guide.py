@@ -45,6 +45,7 @@ from vrm.vendor.api import router
 from vrm.vendor.config import (
     CsvSettings,
     PolicySettings,
+    ReceiptSettings,
     ScimSettings,
     TermsSettings,
     VendorSettings,
@@ -224,18 +225,29 @@ def test_the_guide_s_settings_example_is_accepted_and_uses_every_adapter_type() 
     assert settings.policy.mode == "allow_list"
     assert settings.terms.policy().alternative == "SD-BASE"
     assert sorted(adapter.type for adapter in settings.adapters) == ["csv", "scim", "webhook"]
+    assert settings.receipts.on_offer_accept is True
 
 
 @pytest.mark.parametrize(
     "model",
-    [VendorSettings, PolicySettings, TermsSettings, WebhookSettings, ScimSettings, CsvSettings],
+    [
+        VendorSettings,
+        PolicySettings,
+        TermsSettings,
+        ReceiptSettings,
+        WebhookSettings,
+        ScimSettings,
+        CsvSettings,
+    ],
 )
 def test_the_guide_explains_every_setting(model: type[Any]) -> None:
     """Each key of the settings appears in the guide's table of keys."""
     missing = [
         key
         for key in model.model_fields
-        if not re.search(rf"^\| `(\[(policy|terms)\] )?\[*{key}\]*`", TEXT, flags=re.MULTILINE)
+        if not re.search(
+            rf"^\| `(\[(policy|terms|receipts)\] )?\[*{key}\]*`", TEXT, flags=re.MULTILINE
+        )
     ]
     assert not missing, f"docs/vendor.md does not explain {missing}"
 

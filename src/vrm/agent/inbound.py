@@ -1,6 +1,6 @@
 """Messages from vendors to the person's pairwise DIDs, applied in the caller's transaction.
 
-R-buttons, answers to terms, problem reports, exports and erasure confirmations.
+R-buttons, answers to terms, problem reports, exports and erasure confirmations, receipts.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from vrm.agent.agreements.choice import load_terms_settings, terms_for
 from vrm.agent.audit import service as audit
 from vrm.agent.data_rights import service as data_rights
 from vrm.agent.outbox import store as outbox
+from vrm.agent.records import receipts
 from vrm.agent.relationships.service import (
     Relationship,
     get_relationship,
@@ -31,6 +32,7 @@ from vrm.protocol import (
     RefusalCode,
     RelationshipState,
 )
+from vrm.protocol.v1.records import Receipt
 from vrm.vault import Sealer
 
 
@@ -42,7 +44,8 @@ def receive(
     Raises:
         ProtocolError: the sender is not the vendor that DID was made for, or the
             message does not fit (a vendor announcing a person's state, an answer
-            to terms never proffered, a signature that does not verify).
+            to terms never proffered, a signature that does not verify, a receipt
+            outside an accepted relationship).
     """
     relationship = relationship_for(connection, sealer, message.envelope.to)
     if relationship is None or relationship.vendor.did != message.sender:
@@ -72,6 +75,10 @@ def receive(
         )
     elif isinstance(body, DataExport | DataErased):
         data_rights.take_answer(
+            connection, sealer, relationship=relationship, message=message, now=now
+        )
+    elif isinstance(body, Receipt):
+        receipts.take_receipt(
             connection, sealer, relationship=relationship, message=message, now=now
         )
     elif isinstance(body, ProblemReport):

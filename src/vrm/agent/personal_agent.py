@@ -56,6 +56,13 @@ from vrm.agent.outbox.store import DeliveryStatus
 from vrm.agent.profile import service as profile
 from vrm.agent.profile.service import FieldVersion
 from vrm.agent.profile.vcard import ImportResult, from_vcard, to_vcard
+from vrm.agent.records import export as records_export
+from vrm.agent.records import journal as records_journal
+from vrm.agent.records import receipts as records_receipts
+from vrm.agent.records import reminders as records_reminders
+from vrm.agent.records.journal import JournalEntry
+from vrm.agent.records.receipts import ReceiptRecord
+from vrm.agent.records.reminders import Reminder
 from vrm.agent.relationships.service import (
     UNKNOWN,
     Relationship,
@@ -648,6 +655,86 @@ class PersonalAgent:
                 connection, self.sealer, paths=[path], max_age=max_age, now=now
             )
             return written
+
+    # records
+
+    def receipts(self, *, include_superseded: bool = False) -> list[ReceiptRecord]:
+        """The receipts vendors sent, newest order first, each verified again.
+
+        A receipt a correction replaced is left out unless ``include_superseded``.
+        """
+        with self.engine.begin() as connection:
+            return records_receipts.receipts(
+                connection, self.sealer, include_superseded=include_superseded
+            )
+
+    def receipt(self, receipt_id: int) -> ReceiptRecord:
+        """One receipt, current or replaced by a correction.
+
+        Raises:
+            NotFound: there is no such receipt.
+        """
+        with self.engine.begin() as connection:
+            return records_receipts.get_receipt(connection, self.sealer, receipt_id)
+
+    def search_receipts(self, text: str) -> list[ReceiptRecord]:
+        """The current receipts whose seller, order number, items, SKUs or note hold ``text``.
+
+        Case is ignored; blank text finds every receipt. Receipts are sealed at rest,
+        so each is opened and the search runs over them in memory (one person's
+        purchases, not a shop's).
+        """
+        return records_receipts.search(self.receipts(), text)
+
+    def reminders(self) -> list[Reminder]:
+        """Warranties ending within 30 days and subscriptions renewing within 14, from today."""
+        return records_reminders.due(self.receipts(), _today(self.clock()))
+
+    def journal(self, intent_id: int) -> JournalEntry:
+        """An intent's decision: what was wanted, the offers, the one taken, the note, receipt.
+
+        Raises:
+            NotFound: there is no such intent.
+        """
+        with self.engine.begin() as connection:
+            return records_journal.journal(connection, self.sealer, intent_id)
+
+    def set_journal_note(self, intent_id: int, text: str) -> JournalEntry:
+        """Write why the person chose as they did (blank text clears the note).
+
+        Raises:
+            NotFound: there is no such intent.
+            ValueError: the note is too long.
+        """
+        with self.engine.begin() as connection:
+            return records_journal.set_note(
+                connection, self.sealer, intent_id, text, now=self.clock()
+            )
+
+    def export_receipts(
+        self, format: str, *, to: str = "api", write: Callable[[str], None] | None = None
+    ) -> str:
+        """The current receipts as CSV (a row per item) or JSON (as received, signed).
+
+        The export is recorded in the audit log once ``write`` (if given) has put the
+        document where it goes: a failed write is not logged as an export.
+
+        Raises:
+            ValueError: the format is neither ``csv`` nor ``json``.
+        """
+        with self.engine.begin() as connection:
+            found = records_receipts.receipts(connection, self.sealer)
+            document = records_export.export(found, format)
+            if write is not None:
+                write(document)
+            audit.append(
+                connection,
+                self.sealer,
+                kind="receipts.export",
+                details={"format": format, "receipts": len(found), "to": to},
+                now=self.clock(),
+            )
+        return document
 
     # messages from vendors
 

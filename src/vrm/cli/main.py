@@ -23,6 +23,7 @@ from vrm.cli import (
     intents_cmd,
     profile_cmd,
     protocol_cmd,
+    records_cmd,
     serve_cmd,
     terms_cmd,
     vendor_rights_cmd,
@@ -48,6 +49,7 @@ app.add_typer(terms_cmd.app, name="terms")
 app.add_typer(agreements_cmd.app, name="agreements")
 app.add_typer(intents_cmd.intents_app, name="intents")
 app.add_typer(intents_cmd.offers_app, name="offers")
+app.add_typer(records_cmd.app, name="records")
 app.add_typer(grants_cmd.app, name="grants")
 app.add_typer(config_cmd.app, name="config")
 app.command("deliveries")(deliveries_cmd.deliveries)

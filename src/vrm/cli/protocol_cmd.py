@@ -12,11 +12,27 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from vrm.protocol import Discovery, Envelope, Verifier, relationship_types
+from vrm.protocol import (
+    Discovery,
+    Envelope,
+    MessageTypes,
+    Verifier,
+    record_types,
+    relationship_types,
+)
 from vrm.protocol.inspection import inspect_message
+from vrm.protocol.v1.intents import intent_types
 
 app = typer.Typer(help="Work with protocol messages and schemas.", no_args_is_help=True)
 console = Console(highlight=False)
+
+
+def every_type() -> MessageTypes:
+    """Every v1 type: relationships, agreements, data rights, intentcasting and records."""
+    types = relationship_types()
+    types.update(intent_types())
+    types.update(record_types())
+    return types
 
 
 @app.command("schemas")
@@ -29,7 +45,7 @@ def schemas(
         "envelope": Envelope.model_json_schema(by_alias=True),
         "discovery": Discovery.model_json_schema(),
     }
-    for type_name, schema in relationship_types().json_schemas().items():
+    for type_name, schema in every_type().json_schemas().items():
         documents[type_name.replace("/", "_")] = {**schema, "title": type_name}
     table = Table("schema", "file")
     for name, schema in documents.items():
@@ -53,7 +69,7 @@ def inspect(
     Exits 0 when the message verifies, 1 when it is refused.
     """
     raw = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
-    verifier = Verifier(receiver=receiver, types=relationship_types(), seen_ids=None)
+    verifier = Verifier(receiver=receiver, types=every_type(), seen_ids=None)
     report = inspect_message(raw.strip(), verifier)
     if as_json:
         print(json.dumps(report, indent=2))

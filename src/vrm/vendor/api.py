@@ -2,8 +2,9 @@
 
 The API (bearer token) lists customers and their current fields, shows one
 customer's history, lets the vendor approve or refuse pending relationships,
-decide proffered terms held for it, keep its own data about a customer, export
-or erase a customer's record, and shows the delivery log of the CRM adapters;
+decide proffered terms held for it, keep its own data about a customer, send a
+customer signed receipts, export or erase a customer's record, and shows the
+delivery log of the CRM adapters;
 :mod:`vrm.vendor.intents_routes` adds the intents exchanges matched and the
 offers made for them. OpenAPI at ``/docs``. The vendor's console
 (:mod:`vrm.vendor.web`, signed in with the same token) is served beside it at ``/console``.
@@ -29,6 +30,7 @@ from vrm.transport.bearer import require_bearer
 from vrm.vendor import intents_routes, jobs
 from vrm.vendor.endpoint import VendorEndpoint
 from vrm.vendor.errors import VendorError
+from vrm.vendor.receipts import ReceiptRequest
 from vrm.vendor.web import SignInLimits, install_console
 
 router = APIRouter(prefix="/api")
@@ -91,6 +93,26 @@ async def erase(request: Request, did: str) -> dict[str, Any]:
     await run_in_threadpool(endpoint.records.erase, did)
     endpoint.worker.wake()
     return await run_in_threadpool(endpoint.records.customer, did)
+
+
+@router.post("/customers/{did}/receipts", tags=["receipts"], status_code=202)
+async def send_receipt(request: Request, did: str, receipt: ReceiptRequest) -> dict[str, Any]:
+    """Send the customer a signed receipt (a schema.org Order), encrypted to them.
+
+    ``seller`` defaults to the endpoint's name and public URL. Answers the copy kept,
+    with the message's id; ``409`` when the relationship is not accepted, was ended
+    by the person or erased, ``422`` when the total does not add up.
+    """
+    endpoint = _endpoint(request)
+    sent = await run_in_threadpool(endpoint.records.send_receipt, did, receipt)
+    endpoint.worker.wake()
+    return sent
+
+
+@router.get("/customers/{did}/receipts", tags=["receipts"])
+async def customer_receipts(request: Request, did: str) -> list[dict[str, Any]]:
+    """The receipts sent to the customer, oldest first, with each one's delivery."""
+    return await run_in_threadpool(_endpoint(request).records.receipts, did)
 
 
 @router.get("/customers/{did}/agreements", tags=["agreements"])

@@ -16,6 +16,9 @@ Example (``vrm serve vendor --config vendor.toml``)::
     alternative = "SD-BASE"              # offered for anything else (none: reject)
     manual = false                       # true: hold every proffer for the vendor
 
+    [receipts]
+    on_offer_accept = true               # an accepted offer gets a receipt, payment due
+
     [[adapters]]
     type = "scim"
     base_url = "https://crm.grocer.example/scim/v2"
@@ -129,6 +132,13 @@ def _library_ids(ids: list[str], known: tuple[Term, ...], what: str) -> list[str
         names = ", ".join(sorted(by_folded.values()))
         raise ValueError(f"unknown {what} {', '.join(unknown)} (the library has {names})")
     return [by_folded[i.casefold()] for i in ids]
+
+
+class ReceiptSettings(_Strict):
+    """The receipts the endpoint sends on its own."""
+
+    on_offer_accept: bool = True
+    """Send a receipt (payment due) for each offer a customer accepted."""
 
 
 class WebhookSettings(_Strict):
@@ -254,6 +264,7 @@ class VendorSettings(_Strict):
     database: str | None = None
     policy: PolicySettings = PolicySettings()
     terms: TermsSettings = TermsSettings()
+    receipts: ReceiptSettings = ReceiptSettings()
     adapters: list[AdapterSettings] = []
     allow_loopback: bool = False
     """Let answers reach people's inboxes on this machine (tests, demos)."""

@@ -2,11 +2,12 @@
 
 An export is everything the record holds on the person — both relationship states,
 the current fields with their grants, the history, the vendor's own data about
-them, where their data went (the adapters' deliveries, field names only) and the
-agreements signed — sent signed and encrypted to the person's pairwise DID.
+them, where their data went (the adapters' deliveries, field names only), the
+agreements signed, the offers they took and the receipts sent them — sent signed
+and encrypted to the person's pairwise DID.
 
-Erasure deletes the fields, history and vendor data, and every adapter job of the
-customer (their payloads hold personal data), and leaves a tombstone: the customer
+Erasure deletes the fields, history, vendor data and receipts, and every adapter job
+of the customer (their payloads hold personal data), and leaves a tombstone: the customer
 row in state ``erased``, so later messages from that DID are refused. Each adapter
 is sent ``customer.deleted``; the person is sent ``data.erased`` once every adapter
 has deleted (or given up). Agreements are kept: they hold no personal data and are
@@ -61,6 +62,7 @@ from vrm.vendor.schema import (
     jobs,
     matched_intents,
     offers,
+    receipts,
     vendor_data,
 )
 
@@ -69,12 +71,13 @@ EXPORT_BYTES = 160 * 1024
 """The most body JSON (UTF-8) an export carries.
 
 Signed (base64url adds a third) it stays under the 256 KiB an inbox takes
-(docs/protocol.md 7.7.2); older history and deliveries are left out beyond it.
+(docs/protocol.md 7.7.2); older history, deliveries and receipts are left out beyond it.
 """
 MOST_ITEMS = 4096
 """The most history entries, and deliveries, an export lists (the message type's limit)."""
 MOST_AGREEMENTS = 64
 MOST_OFFERS = 256
+MOST_RECEIPTS = 256
 MOST_VENDOR_KEYS = 256
 CONFIRMATION_RECHECK = 0.25
 """Seconds before an erasure confirmation looks again at deletes still due now."""
@@ -138,10 +141,11 @@ MOST_VENDOR_DATA = 256
 
 
 def export(connection: Connection, customer: Any, *, request_id: str, now: float) -> DataExport:
-    """Everything held on the customer; history and deliveries cut to the newest to fit."""
+    """Everything held on the customer; history, deliveries, receipts cut to the newest to fit."""
     did = customer.did
     history = _exported_history(connection, did)
     deliveries = _exported_deliveries(connection, did)
+    sent = _exported_receipts(connection, did)
     held = _exported_fields(connection, did)
     own = vendor_data_of(connection, did)
     whole = DataExport(
@@ -158,30 +162,40 @@ def export(connection: Connection, customer: Any, *, request_id: str, now: float
         deliveries=deliveries[-MOST_ITEMS:],
         agreements=signed_agreements(connection, did)[-MOST_AGREEMENTS:],
         offers=_exported_offers(connection, did)[-MOST_OFFERS:],
+        receipts=sent[-MOST_RECEIPTS:],
     )
     cut = (
         max(len(history), len(deliveries)) > MOST_ITEMS
         or len(held) > MOST_FIELDS
         or len(own) > MOST_VENDOR_DATA
+        or len(sent) > MOST_RECEIPTS
     )
     return fitted(whole, truncated=cut)
 
 
 def fitted(whole: DataExport, *, truncated: bool = False) -> DataExport:
-    """``whole`` with the older half of its history or deliveries dropped until it fits."""
-    history, deliveries = list(whole.history), list(whole.deliveries)
+    """``whole`` with the older half of its history, deliveries or receipts dropped to fit.
+
+    Each round halves the list that takes the most room.
+    """
+    cut: dict[str, list[Any]] = {
+        "history": list(whole.history),
+        "deliveries": list(whole.deliveries),
+        "receipts": list(whole.receipts),
+    }
     while True:
-        candidate = whole.model_copy(
-            update={"history": history, "deliveries": deliveries, "truncated": truncated}
-        )
+        candidate = whole.model_copy(update={**cut, "truncated": truncated})
         size = len(candidate.model_dump_json().encode())
-        if size <= EXPORT_BYTES or not (history or deliveries):
+        if size <= EXPORT_BYTES or not any(cut.values()):
             return candidate
         truncated = True
-        if len(history) >= len(deliveries):
-            history = history[(len(history) + 1) // 2 :]
-        else:
-            deliveries = deliveries[(len(deliveries) + 1) // 2 :]
+        largest = max(cut, key=lambda name: _room(cut[name]))
+        cut[largest] = cut[largest][(len(cut[largest]) + 1) // 2 :]
+
+
+def _room(entries: list[Any]) -> int:
+    """Roughly the bytes a list of export entries takes."""
+    return sum(len(e) if isinstance(e, str) else len(e.model_dump_json()) for e in entries)
 
 
 def _exported_offers(connection: Connection, did: str) -> list[ExportedOffer]:
@@ -206,6 +220,14 @@ def _exported_offers(connection: Connection, did: str) -> list[ExportedOffer]:
             )
         )
     return exported
+
+
+def _exported_receipts(connection: Connection, did: str) -> list[str]:
+    """The receipts sent to the person as the vendor signed them, oldest first."""
+    rows = connection.execute(
+        select(receipts.c.token).where(receipts.c.customer == did).order_by(receipts.c.id)
+    )
+    return list(rows.scalars())
 
 
 def _exported_fields(connection: Connection, did: str) -> list[ExportedField]:
@@ -289,7 +311,7 @@ def erase(
     ``relationship.state`` ending the relationship under ``delete_on_end`` terms).
     """
     did, now = customer.did, outgoing.clock()
-    for table in (fields, field_history, vendor_data):
+    for table in (fields, field_history, vendor_data, receipts):
         connection.execute(delete(table).where(table.c.customer == did))
     connection.execute(
         delete(jobs).where(jobs.c.customer == did, jobs.c.queue.startswith(ADAPTER_PREFIX))

@@ -31,7 +31,14 @@ import anyio.to_thread
 from sqlalchemy import Engine
 
 from vrm.keyfile import load_or_create_identity
-from vrm.protocol import Discovery, Identity, Message, Verifier, relationship_types
+from vrm.protocol import (
+    Discovery,
+    Identity,
+    Message,
+    ReceiptSeller,
+    Verifier,
+    relationship_types,
+)
 from vrm.protocol.v1.intents import (
     INTENT_MATCH,
     INTENT_WITHDRAW,
@@ -52,6 +59,7 @@ from vrm.vendor.adapters.base import Adapter
 from vrm.vendor.config import VendorSettings, build_adapter
 from vrm.vendor.exchanges import Exchanges
 from vrm.vendor.intents import Intents
+from vrm.vendor.receipts import ReceiptPolicy
 from vrm.vendor.records import Records
 from vrm.vendor.worker import JobWorker
 
@@ -104,6 +112,10 @@ class VendorEndpoint:
         )
         chosen = adapters if adapters is not None else [build_adapter(a) for a in settings.adapters]
         by_name = {adapter.name: adapter for adapter in chosen}
+        receipt_policy = ReceiptPolicy(
+            seller=ReceiptSeller(name=settings.name, url=settings.public_url),
+            on_offer_accept=settings.receipts.on_offer_accept,
+        )
         records = Records(
             engine,
             identity=identity,
@@ -111,6 +123,7 @@ class VendorEndpoint:
             adapters=list(by_name),
             max_age=settings.delivery_max_age,
             terms_policy=settings.terms.policy(),
+            receipt_policy=receipt_policy,
         )
         policy = AddressPolicy(
             allow_loopback=settings.allow_loopback, allow_private=settings.allow_private
@@ -127,6 +140,8 @@ class VendorEndpoint:
             name=settings.name,
             public_url=settings.public_url,
             terms_policy=lambda: records.terms_policy,
+            receipt_policy=receipt_policy,
+            max_age=settings.delivery_max_age,
         )
         public_url = settings.public_url.rstrip("/") if settings.public_url else None
         exchanges = Exchanges(
@@ -182,8 +197,10 @@ class VendorEndpoint:
         nothing due costs two transactions, more than applying the message does.
         """
         if message.type in _FROM_EXCHANGES_AND_PSEUDONYMS:
-            await anyio.to_thread.run_sync(self.intents.receive, message)
-        elif await anyio.to_thread.run_sync(self.records.receive, message):
+            queued = await anyio.to_thread.run_sync(self.intents.receive, message)
+        else:
+            queued = await anyio.to_thread.run_sync(self.records.receive, message)
+        if queued:
             self.worker.wake()
 
     async def aclose(self) -> None:

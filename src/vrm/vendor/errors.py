@@ -8,6 +8,7 @@
     ├── UnknownIntent        404 not_found: no matched intent has this number
     ├── Conflict             409 conflict: the record is not in a state for this
     │   ├── NotPending       the relationship or the proffer was already decided
+    │   ├── NotAccepted      the relationship is not accepted, or the person ended it
     │   ├── Erased           the customer's record was erased
     │   └── IntentClosed     the intent was withdrawn or has expired
     ├── InvalidRequest       422 invalid_request: a value the endpoint cannot take
@@ -46,6 +47,10 @@ class Conflict(VendorError, ValueError):
 
 class NotPending(Conflict):
     """The relationship (or the proffer) was already decided."""
+
+
+class NotAccepted(Conflict):
+    """The vendor has not accepted the relationship, or the person ended it."""
 
 
 class Erased(Conflict):

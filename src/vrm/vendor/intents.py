@@ -10,7 +10,8 @@ unread. A person who takes an offer asks for a relationship from a new pairwise
 DID, and the pseudonym tells the vendor which offer that DID takes
 (``offer.accept``): the offer then names its customer. The two messages come
 separately, in either order, and nothing here waits for the other; the person
-stays pseudonymous to everyone else.
+stays pseudonymous to everyone else. When the relationship is accepted already, the
+acceptance sends the offer's receipt in its transaction (:mod:`vrm.vendor.receipts`).
 
 Each method of :class:`Intents` is one transaction; none of them calls the network.
 """
@@ -46,7 +47,9 @@ from vrm.protocol.v1.intents import (
     intent_types,
 )
 from vrm.terms import VendorTermsPolicy
+from vrm.vendor import receipts
 from vrm.vendor.errors import IntentClosed, InvalidRequest, UnknownIntent
+from vrm.vendor.jobs import DEFAULT_MAX_AGE
 from vrm.vendor.offers import (
     MatchedIntent,
     OfferRequest,
@@ -54,6 +57,8 @@ from vrm.vendor.offers import (
     accepted_terms,
     sign_offer,
 )
+from vrm.vendor.outgoing import Outgoing
+from vrm.vendor.receipts import ReceiptPolicy
 from vrm.vendor.schema import exchanges, matched_intents, offers
 
 OPEN, OFFERED, WITHDRAWN, EXPIRED = "open", "offered", "withdrawn", "expired"
@@ -74,6 +79,9 @@ class Intents:
         public_url: the endpoint's base URL, where a person starts a relationship.
         terms_policy: the ``[terms]`` policy in force (read at each offer).
         clock: the time now, in Unix seconds.
+        receipt_policy: the seller receipts name, and whether an accepted offer gets
+            one (default: none).
+        max_age: how long the worker retries the receipts sent.
     """
 
     def __init__(
@@ -85,6 +93,8 @@ class Intents:
         public_url: str | None,
         terms_policy: Callable[[], VendorTermsPolicy],
         clock: Callable[[], float] = time.time,
+        receipt_policy: ReceiptPolicy | None = None,
+        max_age: float = DEFAULT_MAX_AGE,
     ) -> None:
         self.engine = engine
         self.identity = identity
@@ -92,14 +102,17 @@ class Intents:
         self.public_url = public_url
         self.terms_policy = terms_policy
         self.clock = clock
+        self.receipt_policy = receipt_policy
+        self.max_age = max_age
 
     # messages from exchanges and people
 
-    def receive(self, message: Message) -> None:
-        """Apply a verified message of intentcasting.
+    def receive(self, message: Message) -> bool:
+        """Apply a verified message of intentcasting; True if it queued a message.
 
         ``intent.match`` and ``intent.withdraw`` come from an exchange, ``offer.decline``
-        and ``offer.accept`` from the pseudonym an offer went to.
+        and ``offer.accept`` from the pseudonym an offer went to; an acceptance may
+        queue the offer's receipt.
         """
         body = message.body
         with self.engine.begin() as connection:
@@ -144,6 +157,18 @@ class Intents:
                     accepted_at=message.envelope.created_time,
                     now=self.clock(),
                 )
+                return self._receipts_for(connection, body.relationship)
+        return False
+
+    def _receipts_for(self, connection: Connection, customer: str) -> bool:
+        """Send the receipts due for the offers ``customer`` accepted, if the policy says so."""
+        policy = self.receipt_policy
+        if policy is None or not policy.on_offer_accept:
+            return False
+        outgoing = Outgoing(self.identity, self.max_age, self.clock)
+        return receipts.send_for_accepted_offers(
+            connection, customer, seller=policy.seller, outgoing=outgoing
+        )
 
     # reading
 

@@ -52,7 +52,22 @@ class Outgoing:
 
         ``encrypted`` encrypts it to ``to`` (sign, then encrypt): only the person reads it.
         """
-        now = self.clock()
+        signed_id, token = self.sign(to=to, type=type, body=body, thid=thid, message_id=message_id)
+        self.enqueue(
+            connection, to=to, inbox=inbox, message_id=signed_id, token=token, encrypted=encrypted
+        )
+        return signed_id
+
+    def sign(
+        self,
+        *,
+        to: str,
+        type: str,
+        body: BaseModel,
+        thid: str | None,
+        message_id: str | None = None,
+    ) -> tuple[str, str]:
+        """Sign a message to ``to``, valid for :attr:`lifetime`; return its id and compact JWS."""
         envelope = new_envelope(
             type=type,
             sender=self.identity.did,
@@ -60,14 +75,28 @@ class Outgoing:
             body=body,
             thid=thid,
             lifetime=self.lifetime,
-            now=now,
+            now=self.clock(),
             message_id=message_id,
         )
-        token = sign_message(envelope, self.identity)
+        return envelope.id, sign_message(envelope, self.identity)
+
+    def enqueue(
+        self,
+        connection: Connection,
+        *,
+        to: str,
+        inbox: str,
+        message_id: str,
+        token: str,
+        encrypted: bool = False,
+    ) -> None:
+        """Queue a message :meth:`sign` made for ``inbox``, encrypted to ``to`` if asked."""
         payload: dict[str, object] = {"inbox": inbox, "token": token}
         if encrypted:
             payload.update(token=encrypt_for(to, token), encrypted=True)
         add_jobs(
-            connection, [(MESSAGE_QUEUE, to, envelope.id, payload)], now=now, max_age=self.max_age
+            connection,
+            [(MESSAGE_QUEUE, to, message_id, payload)],
+            now=self.clock(),
+            max_age=self.max_age,
         )
-        return envelope.id

@@ -5,7 +5,9 @@ and the events for every CRM adapter are written together. Updates are applied
 by field version: the same message twice, or an older update arriving after a
 newer one, changes nothing. Agreements (:mod:`vrm.vendor.agreements`) and the
 person's data rights (:mod:`vrm.vendor.data_rights`) are applied in the same
-transaction as the message that carries them.
+transaction as the message that carries them; accepting a relationship sends, in
+that transaction, the receipts of the offers its person accepted
+(:mod:`vrm.vendor.receipts`).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from vrm.protocol import (
     ProfileRevoke,
     ProfileUpdate,
     ProtocolError,
+    Receipt,
     RefusalCode,
     RelationshipRequest,
     RelationshipState,
@@ -36,12 +39,14 @@ from vrm.protocol import (
 from vrm.terms import Answer, Proffer, VendorTermsPolicy, library
 from vrm.vendor import agreements, data_rights
 from vrm.vendor import fields as customer_fields
+from vrm.vendor import receipts as customer_receipts
 from vrm.vendor.adapters.base import ChangeKind, CustomerChange
 from vrm.vendor.data_rights import ERASED
 from vrm.vendor.errors import Erased, NotPending, UnknownCustomer
 from vrm.vendor.jobs import DEFAULT_MAX_AGE, adapter_queue, add_jobs, event_id
 from vrm.vendor.outgoing import Outgoing
 from vrm.vendor.policy import PENDING, Policy, PolicyMode
+from vrm.vendor.receipts import ReceiptPolicy
 from vrm.vendor.schema import customers, fields
 
 __all__ = [  # UnknownCustomer and NotPending were defined here first
@@ -86,6 +91,8 @@ class Records:
         max_age: how long answers and CRM deliveries are retried.
         terms_policy: how proffered terms are answered (default: every agreement
             and additional term of the library accepted).
+        receipt_policy: the seller receipts name, and whether an accepted offer gets
+            one (default: none, and receipts must name their seller).
     """
 
     def __init__(
@@ -98,6 +105,7 @@ class Records:
         max_age: float = DEFAULT_MAX_AGE,
         clock: Callable[[], float] = time.time,
         terms_policy: VendorTermsPolicy | None = None,
+        receipt_policy: ReceiptPolicy | None = None,
     ) -> None:
         self.engine = engine
         self.identity = identity
@@ -106,6 +114,7 @@ class Records:
         self.max_age = max_age
         self.clock = clock
         self.terms_policy = terms_policy or VendorTermsPolicy.accepting_everything_in(library())
+        self.receipt_policy = receipt_policy
 
     @property
     def outgoing(self) -> Outgoing:
@@ -246,6 +255,10 @@ class Records:
                 event_id(did, request_id, "created"), ChangeKind.CREATED, did, self.clock()
             ),
         )
+        if self.receipt_policy is not None and self.receipt_policy.on_offer_accept:
+            customer_receipts.send_for_accepted_offers(
+                connection, did, seller=self.receipt_policy.seller, outgoing=self.outgoing
+            )
 
     def _person_state(
         self, connection: Connection, customer: Any, message: Message, body: RelationshipState
@@ -416,6 +429,36 @@ class Records:
                 adapters=self.adapters,
                 outgoing=self.outgoing,
             )
+
+    # receipts
+
+    def send_receipt(self, did: str, receipt: Receipt) -> dict[str, Any]:
+        """Send the customer a signed receipt (encrypted to them) and keep a copy.
+
+        A receipt without a seller names the endpoint's. Answers the copy as
+        :meth:`receipts` lists it.
+
+        Raises:
+            UnknownCustomer: no customer has this DID.
+            Erased: only the tombstone is left.
+            NotAccepted: the relationship is not accepted, or the person ended it.
+            InvalidRequest: no seller is known, or ``offer`` is not one the customer accepted.
+        """
+        seller = None if self.receipt_policy is None else self.receipt_policy.seller
+        with self.engine.begin() as connection:
+            return customer_receipts.send(
+                connection,
+                self._known(connection, did),
+                receipt,
+                seller=seller,
+                outgoing=self.outgoing,
+            )
+
+    def receipts(self, did: str) -> list[dict[str, Any]]:
+        """The receipts sent to a customer, oldest first; none once the record is erased."""
+        with self.engine.begin() as connection:
+            self._known(connection, did)
+            return customer_receipts.receipts_of(connection, did)
 
     # reading
 

@@ -149,3 +149,18 @@ offers = Table(
     Column("reason", Text),  # the person's, when they declined
     Column("customer", String(512)),  # when accepted: the pairwise DID that took it
 )
+
+receipts = Table(
+    "receipts",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("customer", String(512), nullable=False, index=True),
+    Column("message_id", String(128), nullable=False, unique=True),
+    Column("order_number", String(100), nullable=False),
+    # the accepted offer this receipt was sent for on its own (NULL: sent through the API);
+    # unique, so that each accepted offer gets one receipt however often its acceptance comes
+    Column("for_offer", String(128), unique=True),
+    Column("created_at", Float, nullable=False),
+    Column("receipt", Text, nullable=False),  # JSON: the Receipt body as signed
+    Column("token", Text, nullable=False),  # the signed message (compact JWS), for exports
+)

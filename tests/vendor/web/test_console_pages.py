@@ -269,6 +269,36 @@ async def test_the_customers_page_shows_a_customers_fields_after_their_update(
     assert "No customer did:key:" in unknown.text
 
 
+async def test_a_customer_s_page_lists_the_receipts_sent(console: Console) -> None:
+    """Order number, order date, total and delivery of each receipt, newest first."""
+    person = Identity.generate()
+    await console.relates(person)
+    await console.sign_in()
+    assert (
+        "No receipt sent." in (await console.browser.get(f"/console/customers/{person.did}")).text
+    )
+    for number, price in (("G-1041", "4.20"), ("G-1042", "18.00")):
+        body = {
+            "orderNumber": number,
+            "orderDate": "2026-01-02",
+            "items": [{"name": "Loaf", "price": price}],
+            "total": price,
+            "currency": "GBP",
+        }
+        sent = await console.browser.post(
+            f"/api/customers/{person.did}/receipts",
+            json=body,
+            headers={"Authorization": f"Bearer {TOKEN}"},
+        )
+        assert sent.status_code == 202, sent.text
+    page = await console.browser.get(f"/console/customers/{person.did}")
+    listed = page.text.split('id="receipts"')[1].split("</table>")[0]
+    assert listed.index("G-1042") < listed.index("G-1041")
+    assert "18.00 GBP" in listed
+    assert "2026-01-02" in listed
+    assert 'data-label="Delivery">pending<' in listed
+
+
 async def test_a_held_request_is_accepted_from_the_pending_page(manual: Console) -> None:
     """The manual policy is said; Accept (with the CSRF token) accepts and tells the person."""
     person = Identity.generate()

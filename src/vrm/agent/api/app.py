@@ -19,6 +19,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from vrm.agent.api.intents_routes import router as intents_router
+from vrm.agent.api.records_routes import router as records_router
 from vrm.agent.api.routes import router
 from vrm.agent.api.terms_routes import router as terms_router
 from vrm.agent.errors import AgentError
@@ -42,6 +43,7 @@ from vrm.protocol import (
     Verifier,
     v1_types,
 )
+from vrm.protocol.v1.records import RECEIPT, Receipt
 from vrm.transport import (
     AiohttpTransport,
     Inbox,
@@ -62,7 +64,7 @@ OFFERS_INTERVAL = 15.0
 
 
 _FROM_VENDORS = frozenset(
-    {PROBLEM_REPORT, RELATIONSHIP_STATE, AGREEMENT_ANSWER, DATA_EXPORT, DATA_ERASED}
+    {PROBLEM_REPORT, RELATIONSHIP_STATE, AGREEMENT_ANSWER, DATA_EXPORT, DATA_ERASED, RECEIPT}
 )
 """The types the agent applies; a ping needs nothing applied."""
 
@@ -70,13 +72,15 @@ _FROM_VENDORS = frozenset(
 def agent_types() -> MessageTypes:
     """What a person's agent receives: the v1 types, and what vendors send people.
 
-    Vendors' relationship states, answers to terms, exports and erasure confirmations.
+    Vendors' relationship states, answers to terms, exports and erasure confirmations,
+    receipts.
     """
     types = v1_types()
     types.add(RELATIONSHIP_STATE, RelationshipState)
     types.add(AGREEMENT_ANSWER, AgreementAnswer)
     types.add(DATA_EXPORT, DataExport)
     types.add(DATA_ERASED, DataErased)
+    types.add(RECEIPT, Receipt)
     return types
 
 
@@ -137,7 +141,7 @@ def create_agent_app(
         lifespan=lifespan,
         redirect_slashes=False,
         description="The person's own agent: profile, vendors, terms and agreements, grants, "
-        "data rights, deliveries, audit log. "
+        "data rights, deliveries, records, audit log. "
         "Every /api operation needs the bearer token `vrm token` shows.",
     )
     app.state.agent = agent
@@ -152,6 +156,7 @@ def create_agent_app(
     app.include_router(router, dependencies=[guard])
     app.include_router(terms_router, dependencies=[guard])
     app.include_router(intents_router, dependencies=[guard])
+    app.include_router(records_router, dependencies=[guard])
 
     @app.get("/health", tags=["service"])
     async def health() -> dict[str, str]:

@@ -88,6 +88,18 @@ def _offer(state: str) -> Callable[[Mapping[str, Any], Names], str]:
     return sentence
 
 
+def _receipt(details: Mapping[str, Any], vendors: Names) -> str:
+    said = (
+        f"{_vendor(details, vendors)} sent a receipt for order {details.get('order')}: "
+        f"{details.get('total')} {details.get('currency')}"
+    )
+    if details.get("replaces"):
+        return said + " (a correction: it replaces the one received before)"
+    if details.get("superseded_by"):
+        return said + " (older than the correction already received, kept for the record)"
+    return said
+
+
 _SENTENCES: dict[str, Callable[[Mapping[str, Any], Names], str]] = {
     "agent.created": lambda d, v: "Your agent was created",
     "profile.set": lambda d, v: (
@@ -126,6 +138,12 @@ _SENTENCES: dict[str, Callable[[Mapping[str, Any], Names], str]] = {
         f"Your default terms are now {d.get('terms')} "
         f"(vendors' other terms: {d.get('alternatives')})"
     ),
+    "receipt.received": _receipt,
+    "receipts.export": lambda d, v: (
+        f"Your receipts were exported as {d.get('format')} ({d.get('receipts')} receipts)"
+    ),
+    "journal.noted": lambda d, v: f"You wrote your note on intent {d.get('intent')}",
+    "journal.cleared": lambda d, v: f"You cleared your note on intent {d.get('intent')}",
     "vendor.problem": lambda d, v: (
         f"{_vendor(d, v)} reported a problem: {d.get('code')}"
         + (f" — {d['detail']}" if d.get("detail") else "")

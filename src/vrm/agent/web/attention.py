@@ -16,6 +16,7 @@ from vrm.agent.intents.desk import IntentDesk
 from vrm.agent.intents.service import LIVE, RECEIVED
 from vrm.agent.outbox.store import FAILED
 from vrm.agent.personal_agent import PersonalAgent
+from vrm.agent.records.reminders import Reminder
 from vrm.agent.relationships.service import Relationship
 
 CHANGES_SHOWN = 10
@@ -87,11 +88,13 @@ class Attention:
     offers: list[OpenOffer]
     erasures: list[PendingErasure]
     changes: list[Change]
+    reminders: list[Reminder]
+    """Warranties ending and subscriptions renewing in the coming weeks."""
 
     @property
     def nothing_to_do(self) -> bool:
         """True when nothing needs the person."""
-        return not (self.held or self.failed or self.offers or self.erasures)
+        return not (self.held or self.failed or self.offers or self.erasures or self.reminders)
 
 
 def attention(agent: PersonalAgent, desk: IntentDesk, *, changes: int = CHANGES_SHOWN) -> Attention:
@@ -125,6 +128,7 @@ def attention(agent: PersonalAgent, desk: IntentDesk, *, changes: int = CHANGES_
             if r.kind == ERASE and r.state == REQUESTED
         ],
         changes=_changes(agent, names, changes),
+        reminders=agent.reminders(),
     )
 
 

@@ -44,6 +44,7 @@ NOTICES: dict[str, Callable[[int], str]] = {
     ),
     "accepted": lambda _: "Offer accepted. The other offers were declined, the intent closed.",
     "declined": lambda _: "Offer declined: the seller is told, and learns nothing about you.",
+    "noted": lambda _: "Your note is kept with this intent, its offers and its receipt.",
     "untold": lambda _: (
         "Offer declined. The seller's site could not be reached to tell it; the offer lapses "
         "at its end date anyway."
@@ -98,6 +99,8 @@ def intent_routes(*, site: Site, agent: PersonalAgent, desk: IntentDesk) -> APIR
             view = intent_view(agent, desk, _known(number), sort=sort or "", now=agent.clock())
         except NotFound:
             return pages.render("intent_missing.html", status=404, number=number, **context)
+        if template == "intent.html":
+            context["journal"] = agent.journal(view.record.id)
         return pages.render(
             template,
             status=status,

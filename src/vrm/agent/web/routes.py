@@ -19,6 +19,7 @@ from vrm.agent.web.attention import attention
 from vrm.agent.web.audit_pages import audit_routes
 from vrm.agent.web.intent_pages import intent_routes
 from vrm.agent.web.profile_pages import profile_routes
+from vrm.agent.web.records_pages import records_routes
 from vrm.agent.web.settings_pages import settings_routes
 from vrm.agent.web.terms_pages import terms_routes
 from vrm.agent.web.vendor_pages import vendor_routes
@@ -77,6 +78,7 @@ def page_routes(
         )
 
     router.include_router(audit_routes(site=site, agent=agent))
+    router.include_router(records_routes(site=site, agent=agent))
     router.include_router(terms_routes(site=site, agent=agent))
     router.include_router(settings_routes(site=site, agent=agent, database=database))
     router.include_router(intent_routes(site=site, agent=agent, desk=desk))

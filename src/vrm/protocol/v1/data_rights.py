@@ -25,6 +25,8 @@ DATA_EXPORT = "vrm/1/data.export"
 DATA_ERASED = "vrm/1/data.erased"
 
 Name = Annotated[str, Field(min_length=1, max_length=128)]
+SignedReceipt = Annotated[str, Field(min_length=1, max_length=256 * 1024)]
+"""A ``receipt`` message as the vendor signed it: a compact JWS, at most an inbox's limit."""
 
 
 class DataRequest(Body):
@@ -105,8 +107,10 @@ class DataExport(Body):
     agreements: Annotated[list[Agreement], Field(max_length=64)]
     offers: Annotated[list[ExportedOffer], Field(max_length=256)] = Field(default_factory=list)
     """The vendor's offers the person accepted, tying the intents to this relationship."""
+    receipts: Annotated[list[SignedReceipt], Field(max_length=256)] = Field(default_factory=list)
+    """The receipts the vendor sent the person (section 7.9), each as it signed it."""
     truncated: bool = False
-    """True when history or deliveries were cut to fit one message (newest kept)."""
+    """True when history, deliveries or receipts were cut to fit one message (newest kept)."""
 
 
 class ErasedSystem(Body):

@@ -16,6 +16,7 @@ from sqlalchemy import Engine, select
 from vrm.vendor import agreements as customer_agreements
 from vrm.vendor import data_rights
 from vrm.vendor import fields as customer_fields
+from vrm.vendor import receipts as customer_receipts
 from vrm.vendor.errors import UnknownCustomer
 from vrm.vendor.policy import PolicyMode
 from vrm.vendor.schema import agreements, customers, fields
@@ -107,13 +108,26 @@ class Change:
 
 
 @dataclass(frozen=True)
+class SentReceipt:
+    """A receipt sent to the customer, as its line on the customer's page."""
+
+    order_number: str
+    order_date: str
+    total: str
+    currency: str
+    sent_at: float
+    delivery: str
+
+
+@dataclass(frozen=True)
 class CustomerDetail:
-    """One customer, with the history of every field, the agreements and the vendor's data."""
+    """One customer: every field's history, the agreements, the vendor's data, the receipts."""
 
     customer: Customer
     history: list[Change]
     agreements: list[dict[str, Any]]
     vendor_data: dict[str, str]
+    receipts: list[SentReceipt]
 
 
 def customer_list(
@@ -145,7 +159,7 @@ def recent_requests(engine: Engine, *, limit: int = RECENT) -> list[Customer]:
 
 
 def customer_detail(engine: Engine, did: str) -> CustomerDetail:
-    """One customer: fields held, every version received, agreements, the vendor's data.
+    """One customer: fields held, every version received, agreements, vendor data, receipts.
 
     Raises:
         UnknownCustomer: no customer has this DID.
@@ -158,6 +172,7 @@ def customer_detail(engine: Engine, did: str) -> CustomerDetail:
         history = customer_fields.history_of(connection, did)
         made = customer_agreements.agreements_of(connection, did)
         own = data_rights.vendor_data_of(connection, did)
+        sent = customer_receipts.receipts_of(connection, did)
     return CustomerDetail(
         customer=_customer(row, sorted(held, key=lambda f: f.path)),
         history=[
@@ -172,6 +187,17 @@ def customer_detail(engine: Engine, did: str) -> CustomerDetail:
         ],
         agreements=list(reversed(made)),
         vendor_data={key: shown(value) for key, value in own.items()},
+        receipts=[
+            SentReceipt(
+                order_number=r["orderNumber"],
+                order_date=r["receipt"]["orderDate"],
+                total=r["receipt"]["total"],
+                currency=r["receipt"]["currency"],
+                sent_at=r["created_at"],
+                delivery=r["delivery"],
+            )
+            for r in reversed(sent)
+        ],
     )
 
 
