@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 import sys
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +19,7 @@ import httpx
 import pytest
 
 from tests.browser.conftest import AgentUp, screenshot, sign_in, watched_page
+from tests.e2e.test_agent_service import eventually
 from tests.processes import ServiceProcess, free_port, start_service
 from vrm.agent.personal_agent import PersonalAgent
 
@@ -27,18 +27,6 @@ pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 T = TypeVar("T")
 CATEGORY = "home/appliances"
 HOME_ADDRESS = {"streetAddress": "1 Elm Row", "addressLocality": "Dublin"}
-
-
-def eventually(check: Callable[[], T | None], *, what: str, timeout: float = 30) -> T:
-    """Poll ``check`` until it gives something truthy; fail after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        found = check()
-        if found:
-            return found
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out waiting for {what}")
-        time.sleep(0.1)
 
 
 @dataclass
@@ -176,7 +164,7 @@ def test_compose_receive_compare_and_accept_an_offer(
             page.get_by_role("heading", name="Offers").wait_for()
         return offer_rows(page) == 2
 
-    eventually(both_offers, what="both offers on the page")
+    eventually(both_offers, what="both offers on the page", timeout=30)
     table = page.locator("table.offers-table")
     assert "2 offers, by total" in table.locator("caption").inner_text()
     sellers = table.locator("tbody th").all_inner_texts()
@@ -203,7 +191,7 @@ def test_compose_receive_compare_and_accept_an_offer(
         page.goto(intent_url)
         return "flowing" in page.locator("#taken").inner_text()
 
-    eventually(relationship_accepted, what="South Kitchens accepting the relationship")
+    eventually(relationship_accepted, what="South Kitchens accepting the relationship", timeout=30)
     fits_a_phone(context, chromium, intent_url)
 
     page.get_by_role("link", name="Home").click()
@@ -230,7 +218,7 @@ def test_compose_receive_compare_and_accept_an_offer(
         page.goto(f"{agent.url}/records")
         return "South Kitchens" in page.locator("main").inner_text()
 
-    eventually(receipt_listed, what="South Kitchens's receipt in the records")
+    eventually(receipt_listed, what="South Kitchens's receipt in the records", timeout=30)
     screenshot(page, "records")
     fits_a_phone(context, chromium, f"{agent.url}/records")
     page.locator("table.receipts a").first.click()

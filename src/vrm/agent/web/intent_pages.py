@@ -10,7 +10,7 @@ Whatever goes wrong comes back as the page with a message, never as a traceback.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import urlencode
 
@@ -156,19 +156,39 @@ def intent_routes(*, site: Site, agent: PersonalAgent, desk: IntentDesk) -> APIR
     ) -> Response:
         return intent_page(session, _number(number), sort=sort, template="_intent_offers.html")
 
+    async def act(
+        request: Request,
+        session: Session,
+        number: str,
+        action: Callable[[int], Awaitable[str | tuple[str, int]]],
+        *,
+        reaching: str,
+    ) -> Response:
+        """Do ``action`` on the intent; back to its page saying what was done, or why not.
+
+        ``action`` gives the ``done`` of the notice, with a count for "fetched".
+        """
+        fields = await site.form(request, session)
+        intent_id = _number(number)
+        try:
+            done = await action(_known(intent_id))
+        except AgentError as exc:
+            return await again(session, intent_id, fields, exc, reaching=reaching)
+        if isinstance(done, tuple):
+            return redirect(_back(intent_id, fields, done[0], new=done[1]))
+        return redirect(_back(intent_id, fields, done))
+
     @router.post("/intents/{number}/withdraw")
     async def withdraw(
         request: Request,
         number: str,
         session: Session = Depends(site.signed_in),  # noqa: B008
     ) -> Response:
-        fields = await site.form(request, session)
-        intent_id = _number(number)
-        try:
-            await run_in_threadpool(desk.withdraw, _known(intent_id))
-        except AgentError as exc:
-            return await again(session, intent_id, fields, exc, reaching="the exchange")
-        return redirect(_back(intent_id, fields, "withdrawn"))
+        async def withdrawn(intent_id: int) -> str:
+            await run_in_threadpool(desk.withdraw, intent_id)
+            return "withdrawn"
+
+        return await act(request, session, number, withdrawn, reaching="the exchange")
 
     @router.post("/intents/{number}/fetch")
     async def fetch(
@@ -176,13 +196,10 @@ def intent_routes(*, site: Site, agent: PersonalAgent, desk: IntentDesk) -> APIR
         number: str,
         session: Session = Depends(site.signed_in),  # noqa: B008
     ) -> Response:
-        fields = await site.form(request, session)
-        intent_id = _number(number)
-        try:
-            new = await desk.fetch_offers(_known(intent_id))
-        except AgentError as exc:
-            return await again(session, intent_id, fields, exc, reaching="the exchange")
-        return redirect(_back(intent_id, fields, "fetched", new=len(new)))
+        async def fetched(intent_id: int) -> tuple[str, int]:
+            return "fetched", len(await desk.fetch_offers(intent_id))
+
+        return await act(request, session, number, fetched, reaching="the exchange")
 
     @router.post("/intents/{number}/offers/{offer}/accept")
     async def accept(
@@ -191,13 +208,11 @@ def intent_routes(*, site: Site, agent: PersonalAgent, desk: IntentDesk) -> APIR
         offer: str,
         session: Session = Depends(site.signed_in),  # noqa: B008
     ) -> Response:
-        fields = await site.form(request, session)
-        intent_id = _number(number)
-        try:
+        async def accepted(intent_id: int) -> str:
             await desk.accept(await offer_of(intent_id, _number(offer)))
-        except AgentError as exc:
-            return await again(session, intent_id, fields, exc, reaching="the seller's site")
-        return redirect(_back(intent_id, fields, "accepted"))
+            return "accepted"
+
+        return await act(request, session, number, accepted, reaching="the seller's site")
 
     @router.post("/intents/{number}/offers/{offer}/decline")
     async def decline_offer(
@@ -206,13 +221,11 @@ def intent_routes(*, site: Site, agent: PersonalAgent, desk: IntentDesk) -> APIR
         offer: str,
         session: Session = Depends(site.signed_in),  # noqa: B008
     ) -> Response:
-        fields = await site.form(request, session)
-        intent_id = _number(number)
-        try:
-            declined = await desk.decline(await offer_of(intent_id, _number(offer)))
-        except AgentError as exc:
-            return await again(session, intent_id, fields, exc, reaching="the seller's site")
-        return redirect(_back(intent_id, fields, "declined" if declined.seller_told else "untold"))
+        async def declined(intent_id: int) -> str:
+            answer = await desk.decline(await offer_of(intent_id, _number(offer)))
+            return "declined" if answer.seller_told else "untold"
+
+        return await act(request, session, number, declined, reaching="the seller's site")
 
     async def offer_of(intent_id: int | None, offer_id: int | None) -> int:
         """The offer's number, once it is known to be one of the intent's (the URL names both).

@@ -18,12 +18,12 @@ from starlette.responses import Response
 
 from vrm.agent.errors import NotFound
 from vrm.agent.personal_agent import PersonalAgent
+from vrm.agent.records.export import MEDIA_TYPES
 from vrm.agent.records.receipts import ReceiptRecord
 from vrm.web.security import secure
 from vrm.web.sessions import Session
 from vrm.web.site import Site, redirect
 
-EXPORTS = {"csv": ("text/csv; charset=utf-8", "csv"), "json": ("application/json", "json")}
 MAX_NOTE = 10_000
 
 
@@ -82,16 +82,15 @@ def records_routes(*, site: Site, agent: PersonalAgent) -> APIRouter:
     ) -> Response:
         fields = await site.form(request, session)
         chosen = fields.get("format", "")
-        if chosen not in EXPORTS:
+        if chosen not in MEDIA_TYPES:
             raise ValueError("choose CSV or JSON")
         document = await anyio.to_thread.run_sync(partial(agent.export_receipts, chosen, to="web"))
-        media_type, suffix = EXPORTS[chosen]
         stamp = dt.date.fromtimestamp(agent.clock()).isoformat()
         response = Response(
             document,
-            media_type=media_type,
+            media_type=MEDIA_TYPES[chosen],
             headers={
-                "Content-Disposition": f'attachment; filename="vrm-receipts-{stamp}.{suffix}"'
+                "Content-Disposition": f'attachment; filename="vrm-receipts-{stamp}.{chosen}"'
             },
         )
         secure(response.headers)
