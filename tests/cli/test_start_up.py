@@ -6,7 +6,17 @@ import json
 import subprocess
 import sys
 
-HEAVY = ["fastapi", "uvicorn", "aiohttp", "httpx", "alembic", "nats", "jinja2", "playwright"]
+HEAVY = [
+    "fastapi",
+    "uvicorn",
+    "aiohttp",
+    "httpx",
+    "alembic",
+    "nats",
+    "jinja2",
+    "playwright",
+    "fhir.resources",
+]
 
 
 def test_the_command_loads_no_web_stack_or_migration_tool_until_needed() -> None:

@@ -50,9 +50,18 @@ from vrm.agent.grants.service import (
     lapsed_grants,
     revoke_grants,
 )
+from vrm.agent.health import fhir as health_fhir
+from vrm.agent.health import store as health
+from vrm.agent.health.store import HealthResource
 from vrm.agent.identities.service import load_identity
 from vrm.agent.outbox import store as outbox
 from vrm.agent.outbox.store import DeliveryStatus
+from vrm.agent.payments import ledger as payments_ledger
+from vrm.agent.payments import payees as payments_store
+from vrm.agent.payments.allocation import Allocation, ShareRule
+from vrm.agent.payments.ledger import PaymentRecord
+from vrm.agent.payments.payees import Budget, Payee, Use
+from vrm.agent.payments.providers import PaymentProvider
 from vrm.agent.profile import service as profile
 from vrm.agent.profile.service import FieldVersion
 from vrm.agent.profile.vcard import ImportResult, from_vcard, to_vcard
@@ -735,6 +744,199 @@ class PersonalAgent:
                 now=self.clock(),
             )
         return document
+
+    # health records
+
+    def import_health_bundle(self, text: str | bytes, source: str) -> health.ImportResult:
+        """Keep every resource of a FHIR Bundle (R5 or R4B), or none if any is wrong.
+
+        A resource imported before (same type and id) is replaced. ``source`` says
+        where the Bundle came from (a file name, a label); it is kept sealed.
+
+        Raises:
+            InvalidBundle: not JSON, not a Bundle, or not valid FHIR (the message
+                names each problem and its entry); nothing is imported.
+        """
+        bundle = health_fhir.parse_bundle(text)
+        with self.engine.begin() as connection:
+            return health.import_bundle(
+                connection, self.sealer, bundle, source=source, now=self.clock()
+            )
+
+    def health_resources(self, kind: str | None = None) -> list[HealthResource]:
+        """The health records held, the patient first, or those of one kind.
+
+        ``kind`` is a FHIR resource type (``Condition``) or its word (``allergy``).
+        """
+        with self.engine.begin() as connection:
+            return health.resources(connection, self.sealer, kind=kind)
+
+    def health_resource(self, resource_id: int) -> HealthResource:
+        """One health record.
+
+        Raises:
+            NotFound: there is no such record.
+        """
+        with self.engine.begin() as connection:
+            return health.get_resource(connection, self.sealer, resource_id)
+
+    def export_health_bundle(
+        self,
+        ids: list[int] | None = None,
+        *,
+        to: str = "api",
+        write: Callable[[str], None] | None = None,
+    ) -> str:
+        """The chosen health records (all when ``ids`` is None) as a FHIR Bundle ``collection``.
+
+        The export is recorded in the audit log once ``write`` (if given) has put the
+        Bundle where it goes: a failed write is not logged as a disclosure.
+
+        Raises:
+            NotFound: a number is not a health record, or there are none.
+            Conflict: the records were imported in different FHIR versions.
+        """
+        with self.engine.begin() as connection:
+            found = health.chosen(connection, self.sealer, ids)
+            document = health.bundle_of(found)
+            if write is not None:
+                write(document)
+            audit.append(
+                connection,
+                self.sealer,
+                kind="health.exported",
+                details={"count": len(found), "ids": [r.id for r in found], "to": to},
+                now=self.clock(),
+            )
+        return document
+
+    # payments (EmanciPay)
+
+    def set_budget(self, amount: str, currency: str) -> Budget:
+        """Make ``amount`` in ``currency`` (ISO 4217) the monthly budget.
+
+        Raises:
+            ValueError: an unknown currency, or an amount that is negative or has more
+                decimals than the currency.
+        """
+        with self.engine.begin() as connection:
+            return payments_store.set_budget(
+                connection, self.sealer, amount, currency, now=self.clock()
+            )
+
+    def budget(self) -> Budget | None:
+        """The monthly budget, or None before one is set."""
+        with self.engine.begin() as connection:
+            return payments_store.budget(connection, self.sealer)
+
+    def add_payee(
+        self,
+        name: str,
+        rule: ShareRule,
+        *,
+        endpoint: str | None = None,
+        terms: list[str] | None = None,
+    ) -> Payee:
+        """Add a payee with its share rule, the endpoint it takes payments at, and terms.
+
+        Raises:
+            Conflict: a payee of that name is already there.
+            ValueError: a name, URL, term or amount that does not fit.
+        """
+        with self.engine.begin() as connection:
+            return payments_store.add_payee(
+                connection,
+                self.sealer,
+                name=name,
+                rule=rule,
+                endpoint=endpoint,
+                terms=list(terms or []),
+                now=self.clock(),
+            )
+
+    def payees(self, *, removed: bool = False) -> list[Payee]:
+        """The payees, by number (removed ones too, if asked)."""
+        with self.engine.begin() as connection:
+            return payments_store.payees(connection, self.sealer, removed=removed)
+
+    def remove_payee(self, payee_id: int) -> Payee:
+        """Leave a payee out of months not planned yet; its past payments stay.
+
+        Raises:
+            NotFound: no such payee, or removed already.
+        """
+        with self.engine.begin() as connection:
+            return payments_store.remove_payee(connection, self.sealer, payee_id, now=self.clock())
+
+    def log_use(
+        self,
+        payee_id: int,
+        units: str,
+        *,
+        month: str | None = None,
+        note: str | None = None,
+    ) -> Use:
+        """Log units (e.g. listening hours) of a per-use payee, this month unless told.
+
+        Raises:
+            NotFound: no such payee.
+            Conflict: the payee is not paid per use, or the month is paid already.
+            ValueError: units not more than zero, a bad month or a note too long.
+        """
+        now = self.clock()
+        with self.engine.begin() as connection:
+            return payments_store.log_use(
+                connection,
+                self.sealer,
+                payee_id=payee_id,
+                units=units,
+                month=month or payments_store.month_of(now),
+                note=note,
+                now=now,
+            )
+
+    def uses(self, month: str | None = None) -> list[Use]:
+        """The uses logged for ``month`` (this month unless told)."""
+        with self.engine.begin() as connection:
+            return payments_store.uses(connection, self.sealer, month or self.this_month())
+
+    def allocation(self, month: str | None = None) -> Allocation:
+        """What paying ``month`` now would give each payee; nothing is recorded.
+
+        Raises:
+            Conflict: no budget is set.
+            ValueError: there are no payees, or an amount does not fit the currency.
+        """
+        with self.engine.begin() as connection:
+            return payments_ledger.preview(connection, self.sealer, month or self.this_month())
+
+    def pay(self, month: str | None, provider: PaymentProvider) -> list[PaymentRecord]:
+        """Pay ``month`` (this month unless told): planned once, each payment made once.
+
+        The first time, the month's allocation is recorded; then every payment not
+        paid yet goes through ``provider`` under its own idempotency key. Asked again,
+        only the payments still unpaid are tried, under the same keys.
+
+        Raises:
+            Conflict: the month is new and no budget is set.
+            ValueError: the month is new and there are no payees.
+        """
+        return payments_ledger.pay_month(
+            self.engine,
+            self.sealer,
+            month=payments_store.check_month(month or self.this_month()),
+            provider=provider,
+            clock=self.clock,
+        )
+
+    def payments(self, month: str | None = None) -> list[PaymentRecord]:
+        """The ledger's payments (of one month, or all), newest month first."""
+        with self.engine.begin() as connection:
+            return payments_ledger.payments(connection, self.sealer, month)
+
+    def this_month(self) -> str:
+        """The current month, ``YYYY-MM``, by the agent's clock."""
+        return payments_store.month_of(self.clock())
 
     # messages from vendors
 

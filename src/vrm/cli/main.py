@@ -20,7 +20,9 @@ from vrm.cli import (
     deliveries_cmd,
     demo_cmd,
     grants_cmd,
+    health_cmd,
     intents_cmd,
+    pay_cmd,
     profile_cmd,
     protocol_cmd,
     records_cmd,
@@ -50,6 +52,8 @@ app.add_typer(agreements_cmd.app, name="agreements")
 app.add_typer(intents_cmd.intents_app, name="intents")
 app.add_typer(intents_cmd.offers_app, name="offers")
 app.add_typer(records_cmd.app, name="records")
+app.add_typer(pay_cmd.app, name="pay")
+app.add_typer(health_cmd.app, name="health")
 app.add_typer(grants_cmd.app, name="grants")
 app.add_typer(config_cmd.app, name="config")
 app.command("deliveries")(deliveries_cmd.deliveries)

@@ -18,7 +18,9 @@ import anyio.to_thread
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
+from vrm.agent.api.health_routes import router as health_router
 from vrm.agent.api.intents_routes import router as intents_router
+from vrm.agent.api.payments_routes import router as payments_router
 from vrm.agent.api.records_routes import router as records_router
 from vrm.agent.api.routes import router
 from vrm.agent.api.terms_routes import router as terms_router
@@ -141,7 +143,7 @@ def create_agent_app(
         lifespan=lifespan,
         redirect_slashes=False,
         description="The person's own agent: profile, vendors, terms and agreements, grants, "
-        "data rights, deliveries, records, audit log. "
+        "data rights, deliveries, records, health records, audit log. "
         "Every /api operation needs the bearer token `vrm token` shows.",
     )
     app.state.agent = agent
@@ -157,6 +159,8 @@ def create_agent_app(
     app.include_router(terms_router, dependencies=[guard])
     app.include_router(intents_router, dependencies=[guard])
     app.include_router(records_router, dependencies=[guard])
+    app.include_router(payments_router, dependencies=[guard])
+    app.include_router(health_router, dependencies=[guard])
 
     @app.get("/health", tags=["service"])
     async def health() -> dict[str, str]:

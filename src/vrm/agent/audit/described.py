@@ -100,6 +100,42 @@ def _receipt(details: Mapping[str, Any], vendors: Names) -> str:
     return said
 
 
+def _health_records(count: Any) -> str:
+    return "1 health record" if count == 1 else f"{count} health records"
+
+
+def _health_import(details: Mapping[str, Any], _vendors: Names) -> str:
+    counts = details.get("counts")
+    listed = (
+        ", ".join(f"{number} {kind}" for kind, number in counts.items())
+        if isinstance(counts, dict)
+        else ""
+    )
+    total = sum(counts.values()) if isinstance(counts, dict) else None
+    said = f"You imported {_health_records(total)} from {details.get('source')}"
+    return said + (f" ({listed})" if listed else "")
+
+
+def _planned(details: Mapping[str, Any], _vendors: Names) -> str:
+    currency = details.get("currency")
+    said = (
+        f"Planned {details.get('month')}'s payments: {details.get('payments')} "
+        f"totalling {details.get('total')} of {details.get('budget')} {currency}"
+    )
+    unallocated = details.get("unallocated")
+    if unallocated and any(digit not in "0." for digit in str(unallocated)):
+        said += f" ({unallocated} {currency} left unallocated)"
+    return said
+
+
+def _payment_failed(details: Mapping[str, Any], _vendors: Names) -> str:
+    again = "will be retried" if details.get("retryable") else "will not be retried"
+    return (
+        f"Paying {details.get('amount')} {details.get('currency')} to {details.get('name')} "
+        f"for {details.get('month')} failed: {details.get('error')} ({again})"
+    )
+
+
 _SENTENCES: dict[str, Callable[[Mapping[str, Any], Names], str]] = {
     "agent.created": lambda d, v: "Your agent was created",
     "profile.set": lambda d, v: (
@@ -142,8 +178,23 @@ _SENTENCES: dict[str, Callable[[Mapping[str, Any], Names], str]] = {
     "receipts.export": lambda d, v: (
         f"Your receipts were exported as {d.get('format')} ({d.get('receipts')} receipts)"
     ),
+    "health.imported": _health_import,
+    "health.exported": lambda d, v: (
+        f"You exported {_health_records(d.get('count'))} to {d.get('to')}"
+    ),
     "journal.noted": lambda d, v: f"You wrote your note on intent {d.get('intent')}",
     "journal.cleared": lambda d, v: f"You cleared your note on intent {d.get('intent')}",
+    "payments.budget": lambda d, v: (
+        f"Your monthly budget is now {d.get('amount')} {d.get('currency')}"
+    ),
+    "payee.added": lambda d, v: f"You added {d.get('name')} to your payees",
+    "payee.removed": lambda d, v: f"You removed {d.get('name')} from your payees",
+    "payments.planned": _planned,
+    "payment.paid": lambda d, v: (
+        f"Paid {d.get('amount')} {d.get('currency')} to {d.get('name')} for {d.get('month')}"
+        f" (reference {d.get('reference')})"
+    ),
+    "payment.failed": _payment_failed,
     "vendor.problem": lambda d, v: (
         f"{_vendor(d, v)} reported a problem: {d.get('code')}"
         + (f" — {d['detail']}" if d.get("detail") else "")

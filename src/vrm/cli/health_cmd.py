@@ -1,0 +1,140 @@
+"""``vrm health``: FHIR health records imported from Bundles, listed, shown and exported."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from vrm.agent.health.store import HealthResource
+from vrm.cli.agent_cmd import HomeOption
+from vrm.cli.opened_agent import opened_agent
+
+app = typer.Typer(
+    help="Health records: FHIR Bundles from your doctors and portals, kept sealed.",
+    no_args_is_help=True,
+)
+console = Console(highlight=False, emoji=False, soft_wrap=True)
+errors = Console(stderr=True, highlight=False, emoji=False, soft_wrap=True)
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+
+
+@app.command("import")
+def import_(
+    file: Annotated[Path, typer.Argument(help="A FHIR Bundle (JSON, R5 or R4).")],
+    source: Annotated[
+        str | None, typer.Option(help="Where it came from (default: the file's name).")
+    ] = None,
+    home: HomeOption = None,
+) -> None:
+    """Import every resource of a FHIR Bundle, or none if any is wrong."""
+    document = file.read_bytes()
+    with opened_agent(home) as agent:
+        result = agent.import_health_bundle(document, source or file.name)
+    counts = ", ".join(f"{number} {kind}" for kind, number in result.counts.items())
+    replaced = f", {result.replaced} replacing ones imported before" if result.replaced else ""
+    console.print(
+        Text(
+            f"Imported {result.total} health records from {result.source} "
+            f"(FHIR {result.fhir_version}{replaced}): {counts}"
+        )
+    )
+
+
+@app.command("list")
+def list_(
+    kind: Annotated[
+        str | None,
+        typer.Option(help="Only one kind: a FHIR type (Condition) or a word (allergy)."),
+    ] = None,
+    home: HomeOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Every health record, the patient first, each in a line."""
+    with opened_agent(home) as agent:
+        found = agent.health_resources(kind)
+    if as_json:
+        _print_json([record.as_json(with_resource=False) for record in found])
+        return
+    if not found:
+        empty = f"No {kind} records." if kind else "No health records yet: vrm health import FILE"
+        console.print(Text(empty))
+        return
+    table = Table("#", "kind", "record")
+    for record in found:
+        table.add_row(str(record.id), record.summary.kind, Text(record.summary.line()))
+    console.print(table)
+
+
+@app.command("show")
+def show(
+    number: Annotated[int, typer.Argument(help="The record's number (vrm health list).")],
+    home: HomeOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """One health record: what it says, where it came from, and the resource itself."""
+    with opened_agent(home) as agent:
+        record = agent.health_resource(number)
+    if as_json:
+        _print_json(record.as_json())
+        return
+    _show(record)
+
+
+@app.command("export")
+def export(
+    ids: Annotated[
+        list[int] | None,
+        typer.Option("--id", help="A record to export (repeat it); all of them without."),
+    ] = None,
+    output: Annotated[
+        Path | None, typer.Option(help="File to write (default: standard output).")
+    ] = None,
+    home: HomeOption = None,
+) -> None:
+    """Write health records out in clear as a FHIR Bundle (type collection)."""
+    with opened_agent(home) as agent:
+        agent.export_health_bundle(
+            ids or None,
+            to=str(output) if output else "standard output",
+            write=lambda document: _write_out(document, output),
+        )
+    if output is not None:
+        errors.print(Text(f"Wrote the health records to {output} (not encrypted)"))
+
+
+def _show(record: HealthResource) -> None:
+    summary = record.summary
+    console.print(Text(f"{summary.kind} {record.id}: {summary.line()}"))
+    console.print(
+        Text(
+            f"FHIR {record.fhir_version} {record.resource_type}, from {record.source}, "
+            f"imported {_when(record.imported_at)}"
+        )
+    )
+    console.print(Text(json.dumps(record.resource, indent=2, ensure_ascii=False)))
+
+
+def _write_out(document: str, output: Path | None) -> None:
+    if output is None:
+        sys.stdout.write(document)
+        return
+    descriptor = os.open(output, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8", newline="") as written:
+        written.write(document)
+
+
+def _print_json(document: Any) -> None:
+    print(json.dumps(document, indent=2, ensure_ascii=False))
+
+
+def _when(epoch: float) -> str:
+    return dt.datetime.fromtimestamp(epoch).isoformat(sep=" ", timespec="seconds")
