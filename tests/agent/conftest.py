@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from tests.agent.vendors import Clock, VendorNetwork, make_worker
+from vrm.agent.api.app import create_agent_app
 from vrm.agent.home import AgentHome
 from vrm.agent.outbox.worker import DeliveryWorker
 from vrm.agent.personal_agent import PersonalAgent
@@ -50,3 +52,22 @@ async def network() -> AsyncIterator[VendorNetwork]:
 def worker(person: PersonalAgent, network: VendorNetwork, clock: Clock) -> DeliveryWorker:
     """The delivery worker, sending the person's outbox over the test network."""
     return make_worker(person, network, clock)
+
+
+@pytest.fixture
+async def app(
+    agent: UnlockedAgent, person: PersonalAgent, tmp_path: Path
+) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of the agent's whole app in-process (its JSON API), with the API token."""
+    built = create_agent_app(
+        person,
+        api_token=agent.api_token,
+        seen_ids_path=tmp_path / "seen-ids.db",
+        database_path=tmp_path / "agent.db",
+    )
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=built),
+        base_url="http://agent.test",
+        headers={"authorization": f"Bearer {agent.api_token}"},
+    ) as client:
+        yield client

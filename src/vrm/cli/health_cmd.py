@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import json
-import os
-import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -17,6 +14,7 @@ from rich.text import Text
 from vrm.agent.health.store import HealthResource
 from vrm.cli.agent_cmd import HomeOption
 from vrm.cli.opened_agent import opened_agent
+from vrm.cli.output import print_json, when, write_out
 
 app = typer.Typer(
     help="Health records: FHIR Bundles from your doctors and portals, kept sealed.",
@@ -62,7 +60,7 @@ def list_(
     with opened_agent(home) as agent:
         found = agent.health_resources(kind)
     if as_json:
-        _print_json([record.as_json(with_resource=False) for record in found])
+        print_json([record.as_json(with_resource=False) for record in found])
         return
     if not found:
         empty = f"No {kind} records." if kind else "No health records yet: vrm health import FILE"
@@ -84,7 +82,7 @@ def show(
     with opened_agent(home) as agent:
         record = agent.health_resource(number)
     if as_json:
-        _print_json(record.as_json())
+        print_json(record.as_json())
         return
     _show(record)
 
@@ -105,7 +103,7 @@ def export(
         agent.export_health_bundle(
             ids or None,
             to=str(output) if output else "standard output",
-            write=lambda document: _write_out(document, output),
+            write=lambda document: write_out(document, output),
         )
     if output is not None:
         errors.print(Text(f"Wrote the health records to {output} (not encrypted)"))
@@ -117,24 +115,7 @@ def _show(record: HealthResource) -> None:
     console.print(
         Text(
             f"FHIR {record.fhir_version} {record.resource_type}, from {record.source}, "
-            f"imported {_when(record.imported_at)}"
+            f"imported {when(record.imported_at)}"
         )
     )
     console.print(Text(json.dumps(record.resource, indent=2, ensure_ascii=False)))
-
-
-def _write_out(document: str, output: Path | None) -> None:
-    if output is None:
-        sys.stdout.write(document)
-        return
-    descriptor = os.open(output, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(descriptor, "w", encoding="utf-8", newline="") as written:
-        written.write(document)
-
-
-def _print_json(document: Any) -> None:
-    print(json.dumps(document, indent=2, ensure_ascii=False))
-
-
-def _when(epoch: float) -> str:
-    return dt.datetime.fromtimestamp(epoch).isoformat(sep=" ", timespec="seconds")

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import json
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -20,6 +19,7 @@ from vrm.agent.payments.providers import LedgerOnlyProvider
 from vrm.agent.personal_agent import PersonalAgent
 from vrm.cli.agent_cmd import HomeOption
 from vrm.cli.opened_agent import opened_agent
+from vrm.cli.output import print_json
 
 app = typer.Typer(
     help="EmanciPay: one monthly budget, one pay for your stations and creators, your terms.",
@@ -49,7 +49,7 @@ def budget(
     with opened_agent(home) as agent:
         current = agent.budget() if amount is None else agent.set_budget(amount, currency or "")
     if as_json:
-        _print_json(None if current is None else current.as_json())
+        print_json(None if current is None else current.as_json())
     elif current is None:
         console.print("No budget yet: vrm pay budget AMOUNT CURRENCY (e.g. 20.00 EUR)")
     else:
@@ -67,7 +67,7 @@ def list_payees(
         found = agent.payees(removed=removed)
         current = agent.budget()
     if as_json:
-        _print_json([payee.as_json() for payee in found])
+        print_json([payee.as_json() for payee in found])
         return
     if not found:
         console.print("No payees yet: vrm pay payees add NAME --weight 1")
@@ -117,7 +117,7 @@ def add_payee(
         payee = agent.add_payee(name, rule, endpoint=endpoint, terms=term or [])
         current = agent.budget()
     if as_json:
-        _print_json(payee.as_json())
+        print_json(payee.as_json())
         return
     currency = None if current is None else current.currency
     console.print(Text(f"payee {payee.id}: {payee.name}, {payee.rule.describe(currency)}"))
@@ -171,7 +171,7 @@ def preview(
         paid = agent.payments(month or agent.this_month())
         shown_month = month or agent.this_month()
     if as_json:
-        _print_json({"month": shown_month, **allocation.as_json()})
+        print_json({"month": shown_month, **allocation.as_json()})
         return
     _allocation(allocation, names, shown_month)
     if paid:
@@ -191,7 +191,7 @@ def now(month: MonthArgument = None, home: HomeOption = None, as_json: JsonOptio
         done = agent.pay(month, provider)
         paid_month = month or agent.this_month()
     if as_json:
-        _print_json([record.as_json() for record in done])
+        print_json([record.as_json() for record in done])
         return
     if not done:
         console.print(Text(f"Nothing to pay in {paid_month}: every share of the budget is zero."))
@@ -223,7 +223,7 @@ def ledger(
     with opened_agent(home) as agent:
         found = agent.payments(month)
     if as_json:
-        _print_json([record.as_json() for record in found])
+        print_json([record.as_json() for record in found])
         return
     if not found:
         console.print("No payments yet: vrm pay now pays this month.")
@@ -297,7 +297,3 @@ def _ledger(found: list[PaymentRecord]) -> None:
             Text(said),
         )
     console.print(table)
-
-
-def _print_json(document: Any) -> None:
-    print(json.dumps(document, indent=2, ensure_ascii=False))

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import StrEnum
@@ -24,6 +22,7 @@ from vrm.agent.profile.fields import InvalidField, check_path
 from vrm.agent.setup import unlocked
 from vrm.cli.agent_cmd import HomeOption, ask_passphrase
 from vrm.cli.opened_agent import opened_agent
+from vrm.cli.output import write_out
 from vrm.vault import Sealer
 
 app = typer.Typer(help="The person's profile: one place for every detail.", no_args_is_help=True)
@@ -158,19 +157,10 @@ def export(
         _, fields = agent.export_profile(
             format=output_format.value,
             to=str(output) if output else "standard output",
-            write=lambda document: _write_out(document, output),
+            write=lambda document: write_out(document, output),
         )
     if output is not None:
         errors.print(f"Wrote {fields} fields to {output} (not encrypted)")
-
-
-def _write_out(document: str, output: Path | None) -> None:
-    if output is None:
-        sys.stdout.write(document)
-        return
-    descriptor = os.open(output, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(descriptor, "w", encoding="utf-8") as written:
-        written.write(document)
 
 
 @app.command("import")

@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-import datetime as dt
-import json
-import os
-import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -19,6 +15,7 @@ from vrm.agent.records.journal import JournalEntry
 from vrm.agent.records.receipts import ReceiptRecord
 from vrm.cli.agent_cmd import HomeOption
 from vrm.cli.opened_agent import opened_agent
+from vrm.cli.output import print_json, when, write_out
 
 app = typer.Typer(
     help="Records: receipts from your vendors, warranties and renewals, why you chose.",
@@ -53,7 +50,7 @@ def show(
     with opened_agent(home) as agent:
         record = agent.receipt(number)
     if as_json:
-        _print_json({**record.as_json(), "signed": record.signed})
+        print_json({**record.as_json(), "signed": record.signed})
         return
     body = record.receipt
     console.print(Text(f"receipt {record.id}: order {body.orderNumber} of {body.orderDate}"))
@@ -90,7 +87,7 @@ def show(
     console.print(
         Text(
             f"from vendor {record.vendor_id}, signed by {record.sender}, "
-            f"received {_when(record.received_at)}"
+            f"received {when(record.received_at)}"
         )
     )
 
@@ -126,7 +123,7 @@ def export(
         agent.export_receipts(
             output_format,
             to=str(output) if output else "standard output",
-            write=lambda document: _write_out(document, output),
+            write=lambda document: write_out(document, output),
         )
     if output is not None:
         errors.print(Text(f"Wrote the receipts to {output} (not encrypted)"))
@@ -138,7 +135,7 @@ def reminders(home: HomeOption = None, as_json: JsonOption = False) -> None:
     with opened_agent(home) as agent:
         due = agent.reminders()
     if as_json:
-        _print_json([reminder.as_json() for reminder in due])
+        print_json([reminder.as_json() for reminder in due])
         return
     if not due:
         console.print("Nothing ends or renews soon.")
@@ -173,7 +170,7 @@ def journal(
     with opened_agent(home) as agent:
         entry = agent.journal(intent) if note is None else agent.set_journal_note(intent, note)
     if as_json:
-        _print_json(entry.as_json())
+        print_json(entry.as_json())
         return
     _journal(entry)
 
@@ -222,7 +219,7 @@ def _journal(entry: JournalEntry) -> None:
 
 def _receipts(found: list[ReceiptRecord], as_json: bool, *, empty: str) -> None:
     if as_json:
-        _print_json([record.as_json() for record in found])
+        print_json([record.as_json() for record in found])
         return
     if not found:
         console.print(Text(empty))
@@ -244,23 +241,6 @@ def _receipts(found: list[ReceiptRecord], as_json: bool, *, empty: str) -> None:
             state,
         )
     console.print(table)
-
-
-def _write_out(document: str, output: Path | None) -> None:
-    if output is None:
-        sys.stdout.write(document)
-        return
-    descriptor = os.open(output, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(descriptor, "w", encoding="utf-8", newline="") as written:
-        written.write(document)
-
-
-def _print_json(document: Any) -> None:
-    print(json.dumps(document, indent=2, ensure_ascii=False))
-
-
-def _when(epoch: float) -> str:
-    return dt.datetime.fromtimestamp(epoch).isoformat(sep=" ", timespec="seconds")
 
 
 def _period(every: str) -> str:

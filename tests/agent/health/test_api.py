@@ -3,39 +3,16 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
-from pathlib import Path
 
 import httpx
 import pytest
 from fhir.resources.bundle import Bundle
 
 from tests.agent.health.bundles import resource, sample, text
-from vrm.agent.api.app import create_agent_app
 from vrm.agent.personal_agent import PersonalAgent
-from vrm.agent.setup import UnlockedAgent
 
 pytestmark = pytest.mark.anyio
 FHIR = {"content-type": "application/fhir+json"}
-
-
-@pytest.fixture
-async def app(
-    agent: UnlockedAgent, person: PersonalAgent, tmp_path: Path
-) -> AsyncIterator[httpx.AsyncClient]:
-    """A client of the agent's app in-process, with the API token."""
-    built = create_agent_app(
-        person,
-        api_token=agent.api_token,
-        seen_ids_path=tmp_path / "seen-ids.db",
-        database_path=tmp_path / "agent.db",
-    )
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=built),
-        base_url="http://agent.test",
-        headers={"authorization": f"Bearer {agent.api_token}"},
-    ) as client:
-        yield client
 
 
 async def test_a_bundle_posted_is_imported_with_its_counts(

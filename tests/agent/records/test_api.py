@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import AsyncIterator
-from pathlib import Path
 
 import httpx
 import pytest
@@ -13,34 +11,13 @@ import pytest
 from tests.agent.records.sales import item, sale
 from tests.agent.test_intents import publish, wanted
 from tests.agent.vendors import Clock, Vendor, VendorNetwork, connect
-from vrm.agent.api.app import create_agent_app
 from vrm.agent.personal_agent import PersonalAgent
 from vrm.agent.relationships.service import Relationship
-from vrm.agent.setup import UnlockedAgent
 from vrm.protocol import Identity, compose
 from vrm.protocol.v1.records import RECEIPT, Receipt
 
 pytestmark = pytest.mark.anyio
 JWS = {"content-type": "application/vrm+jws"}
-
-
-@pytest.fixture
-async def app(
-    agent: UnlockedAgent, person: PersonalAgent, tmp_path: Path
-) -> AsyncIterator[httpx.AsyncClient]:
-    """A client of the agent's app in-process, with the API token."""
-    built = create_agent_app(
-        person,
-        api_token=agent.api_token,
-        seen_ids_path=tmp_path / "seen-ids.db",
-        database_path=tmp_path / "agent.db",
-    )
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=built),
-        base_url="http://agent.test",
-        headers={"authorization": f"Bearer {agent.api_token}"},
-    ) as client:
-        yield client
 
 
 async def post_receipt(
