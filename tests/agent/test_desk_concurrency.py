@@ -9,19 +9,18 @@ import json
 import threading
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any
 
 import pytest
 from sqlalchemy import Engine
 
-from tests.agent.test_intents import publish, types_queued, wanted
+from tests.agent.test_intents import offer_from, publish, types_queued, wanted
 from tests.agent.vendors import Vendor, VendorNetwork
 from vrm.agent.errors import Conflict, VendorUnreachable
 from vrm.agent.intents import service as intents
 from vrm.agent.intents.desk import IntentDesk
 from vrm.agent.personal_agent import PersonalAgent
-from vrm.protocol import RELATIONSHIP_REQUEST, compose, encrypt_for
-from vrm.protocol.v1.intents import OFFER, OFFER_ACCEPT
+from vrm.protocol import RELATIONSHIP_REQUEST
+from vrm.protocol.v1.intents import OFFER_ACCEPT
 from vrm.transport import HttpReply
 
 pytestmark = pytest.mark.anyio
@@ -64,28 +63,12 @@ class HeldDiscovery:
         """Nothing to release: the network is the fixture's."""
 
 
-def offer_from(vendor: Vendor, record: intents.IntentRecord, price: float) -> dict[str, Any]:
-    """The vendor's offer for the intent, needing the home address, as the mailbox holds it."""
-    body = {
-        "intent": record.message_id,
-        "offer": {
-            "name": "Quiet dishwasher",
-            "price": price,
-            "priceCurrency": "EUR",
-            "validThrough": int(time.time()) + 3600,
-        },
-        "seller": {"name": vendor.name, "url": vendor.url, "did": vendor.did},
-        "accepts_terms": ["SD-BASE"],
-        "needs": ["address.home"],
-    }
-    _, token = compose(vendor.identity, type=OFFER, to=record.pseudonym, body=body)
-    return {"id": int(price), "message": encrypt_for(record.pseudonym, token)}
-
-
 def offered(person: PersonalAgent, *vendors: Vendor) -> list[intents.OfferRecord]:
     """An intent published, and one offer from each vendor for it."""
     record = publish(person, wanted())
-    fetched = [offer_from(v, record, 500.0 + i) for i, v in enumerate(vendors)]
+    fetched = [
+        offer_from(v, record, 500.0 + i, needs=["address.home"]) for i, v in enumerate(vendors)
+    ]
     with person.engine.begin() as connection:
         return intents.take_offers(connection, person.sealer, record, fetched, now=person.clock())
 

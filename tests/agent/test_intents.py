@@ -111,9 +111,14 @@ def test_withdrawing_a_published_intent_tells_the_exchange(person: PersonalAgent
         assert intents.get_intent(connection, person.sealer, record.id).state == "withdrawn"
 
 
-def offer_from(vendor: Vendor, record: intents.IntentRecord, price: float) -> dict[str, Any]:
-    """The vendor's offer for the intent, signed, encrypted to its pseudonym, as fetched."""
-    body = {
+def offer_from(
+    vendor: Vendor, record: intents.IntentRecord, price: float, *, needs: list[str] | None = None
+) -> dict[str, Any]:
+    """The vendor's offer for the intent, signed, encrypted to its pseudonym, as fetched.
+
+    ``needs``: the profile fields the offer asks for if taken (none by default).
+    """
+    body: dict[str, Any] = {
         "intent": record.message_id,
         "offer": {
             "name": "Quiet dishwasher",
@@ -124,6 +129,8 @@ def offer_from(vendor: Vendor, record: intents.IntentRecord, price: float) -> di
         "seller": {"name": vendor.name, "url": vendor.url, "did": vendor.did},
         "accepts_terms": ["SD-BASE"],
     }
+    if needs:
+        body["needs"] = needs
     _, token = compose(vendor.identity, type=OFFER, to=record.pseudonym, body=body)
     return {"id": int(price), "message": encrypt_for(record.pseudonym, token)}
 

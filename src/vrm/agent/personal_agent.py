@@ -631,14 +631,12 @@ class PersonalAgent:
                 if format == "vcard"
                 else json.dumps(values, indent=2, ensure_ascii=False) + "\n"
             )
-            if write is not None:
-                write(document)
-            audit.append(
+            self._hand_out(
                 connection,
-                self.sealer,
+                document,
+                write,
                 kind="profile.export",
                 details={"format": format, "fields": len(values), "to": to},
-                now=self.clock(),
             )
         return document, len(values)
 
@@ -734,14 +732,12 @@ class PersonalAgent:
         with self.engine.begin() as connection:
             found = records_receipts.receipts(connection, self.sealer)
             document = records_export.export(found, format)
-            if write is not None:
-                write(document)
-            audit.append(
+            self._hand_out(
                 connection,
-                self.sealer,
+                document,
+                write,
                 kind="receipts.export",
                 details={"format": format, "receipts": len(found), "to": to},
-                now=self.clock(),
             )
         return document
 
@@ -799,14 +795,12 @@ class PersonalAgent:
         with self.engine.begin() as connection:
             found = health.chosen(connection, self.sealer, ids)
             document = health.bundle_of(found)
-            if write is not None:
-                write(document)
-            audit.append(
+            self._hand_out(
                 connection,
-                self.sealer,
+                document,
+                write,
                 kind="health.exported",
                 details={"count": len(found), "ids": [r.id for r in found], "to": to},
-                now=self.clock(),
             )
         return document
 
@@ -999,6 +993,23 @@ class PersonalAgent:
         """Check the audit chain."""
         with self.engine.begin() as connection:
             return audit.verify(connection, self.sealer)
+
+    def _hand_out(
+        self,
+        connection: Connection,
+        document: str,
+        write: Callable[[str], None] | None,
+        *,
+        kind: str,
+        details: dict[str, Any],
+    ) -> None:
+        """Give ``document`` to ``write`` (if any), then record the export as ``kind``.
+
+        In the caller's transaction: an export whose writing failed is not in the log.
+        """
+        if write is not None:
+            write(document)
+        audit.append(connection, self.sealer, kind=kind, details=details, now=self.clock())
 
     @contextmanager
     def _transaction(self) -> Iterator[tuple[Connection, list[str], float, float]]:
