@@ -1,0 +1,21 @@
+"""Health records presented to doctors under time-limited grants.
+
+Revision ID: 0011
+Revises: 0010
+Create Date: 2026-11-24
+"""
+
+from __future__ import annotations
+
+revision = "0011"
+down_revision = "0010"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    """Nothing yet."""
+
+
+def downgrade() -> None:
+    """Nothing yet."""

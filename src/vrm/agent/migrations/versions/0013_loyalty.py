@@ -1,0 +1,21 @@
+"""Membership credentials vendors issued to the person, and loyalty preferences.
+
+Revision ID: 0013
+Revises: 0012
+Create Date: 2026-11-24
+"""
+
+from __future__ import annotations
+
+revision = "0013"
+down_revision = "0012"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    """Nothing yet."""
+
+
+def downgrade() -> None:
+    """Nothing yet."""
