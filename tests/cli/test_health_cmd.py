@@ -1,7 +1,8 @@
-"""``vrm health`` as a person types it: a Bundle imported, listed, shown, exported."""
+"""``vrm health`` as a person types it: a Bundle imported, listed, shown, exported, presented."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import subprocess
 from pathlib import Path
@@ -10,9 +11,11 @@ import pytest
 from fhir.resources.bundle import Bundle
 
 from tests.agent.health.bundles import SAMPLE, resource, sample, text
+from tests.agent.vendors import Clock, VendorNetwork, connect
 from tests.commandline import run_vrm
 from vrm.agent.home import AgentHome
-from vrm.agent.setup import init_agent
+from vrm.agent.personal_agent import PersonalAgent
+from vrm.agent.setup import init_agent, unlocked
 from vrm.vault import FAST_INSECURE_KDF
 
 PASSPHRASE = "correct horse"
@@ -91,3 +94,69 @@ def test_export_chosen_records_to_a_file(home: Path, tmp_path: Path) -> None:
     unknown = vrm(home, "health", "export", "--id", "999")
     assert unknown.returncode == 1
     assert "no health record 999" in unknown.stderr
+
+
+@pytest.fixture
+def doctor_home(tmp_path: Path) -> Path:
+    """An agent holding the sample's records and an active relationship with a doctor."""
+    init_agent(AgentHome(tmp_path), PASSPHRASE, kdf=FAST_INSECURE_KDF)
+
+    async def relate() -> None:
+        network, clock = VendorNetwork(), Clock()
+        try:
+            with unlocked(AgentHome(tmp_path), PASSPHRASE) as opened:
+                person = PersonalAgent(opened.engine, opened.sealer, clock=clock)
+                person.import_health_bundle(text(sample()), "clinic.json")
+                await connect(person, network, "Leith Practice", clock=clock)
+        finally:
+            await network.aclose()
+
+    asyncio.run(relate())
+    return tmp_path
+
+
+def test_present_list_and_withdraw(doctor_home: Path) -> None:
+    """Two records presented for 7 days; listed active; withdrawn; listed withdrawn."""
+    asked = ["2", "4", "--to", "Leith Practice", "--for", "7d", "--purpose", "First visit"]
+    presented = vrm(doctor_home, "health", "present", *asked)
+    assert presented.returncode == 0, presented.stderr
+    assert "Presented 2 health records to Leith Practice until " in presented.stdout
+    assert "(presentation 1), encrypted to it" in presented.stdout
+    assert "not delivered yet" in presented.stdout  # the doctor is not on this network
+    listed = json.loads(vrm(doctor_home, "health", "presentations", "--json").stdout)
+    assert [(p["id"], p["state"], p["purpose"]) for p in listed] == [(1, "active", "First visit")]
+    assert [r["kind"] for r in listed[0]["records"]] == ["condition", "allergy"]
+    table = vrm(doctor_home, "health", "presentations").stdout
+    assert "Leith Practice" in table
+    assert "active" in table
+
+    withdrawn = vrm(doctor_home, "health", "withdraw", "1")
+    assert withdrawn.returncode == 0, withdrawn.stderr
+    assert "Withdrew presentation 1: Leith Practice is told to delete the records" in (
+        withdrawn.stdout
+    )
+    listed = json.loads(vrm(doctor_home, "health", "presentations", "--json").stdout)
+    assert listed[0]["state"] == "withdrawn"
+
+
+REFUSED = [
+    (["2", "--to", "Leith Practice", "--for", "soon", "--purpose", "x"], "not a duration"),
+    (["2", "--to", "Leith Practice", "--for", "1m", "--purpose", "x"], "at least 15 minutes"),
+    (["2", "--to", "Leith Practice", "--purpose", "x"], "not both"),
+    (["2", "--to", "Nobody", "--for", "7d", "--purpose", "x"], "no vendor called 'Nobody'"),
+    (["99", "--to", "Leith Practice", "--for", "7d", "--purpose", "x"], "no health record 99"),
+]
+
+
+def test_a_presentation_that_does_not_fit_is_one_line(doctor_home: Path) -> None:
+    """One line on stderr saying why, each time; nothing presented; nothing to withdraw."""
+    for args, said in REFUSED:
+        refused = vrm(doctor_home, "health", "present", *args)
+        assert refused.returncode == 1
+        assert refused.stderr.count("\n") == 1, refused.stderr
+        assert said in refused.stderr
+        assert "Traceback" not in refused.stderr
+    assert "No presentations yet" in vrm(doctor_home, "health", "presentations").stdout
+    missing = vrm(doctor_home, "health", "withdraw", "7")
+    assert missing.returncode == 1
+    assert "no health presentation 7" in missing.stderr

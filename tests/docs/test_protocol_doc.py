@@ -45,8 +45,12 @@ from vrm.protocol import (
     Verifier,
     compose,
     encrypt_for,
+    health_types,
+    membership_types,
+    payment_types,
     record_types,
     relationship_types,
+    review_types,
     v1_types,
 )
 from vrm.protocol.encoding import b64url_decode
@@ -96,6 +100,10 @@ def all_types() -> MessageTypes:
     types = relationship_types()
     types.update(intent_types())
     types.update(record_types())
+    types.update(health_types())
+    types.update(membership_types())
+    types.update(payment_types())
+    types.update(review_types())
     return types
 
 
@@ -444,6 +452,10 @@ SCHEMA_SECTIONS = {
         "intent.withdraw",
     ],
     "### 7.9 ": ["receipt"],
+    "### 7.10 ": ["health.presentation", "health.withdraw", "health.deleted"],
+    "### 7.11 ": ["review", "review.withdraw"],
+    "### 7.12 ": ["membership", "membership.revoke"],
+    "### 7.13 ": ["payment.notice", "payment.receipt"],
 }
 
 

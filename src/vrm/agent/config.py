@@ -59,6 +59,9 @@ class AgentConfig(BaseModel):
     answer_deadline: Annotated[float, Field(gt=0, le=366 * 24 * 3600)] = 30 * 24 * 3600.0
     """Seconds a vendor has to answer an export or erasure request before it is flagged
     (default one month, the time GDPR article 12(3) gives)."""
+    health_grant_minimum: Annotated[float, Field(gt=0, le=24 * 3600)] = 15 * 60.0
+    """The shortest grant health records are presented under, in seconds (default 15
+    minutes; a few seconds lets a test see a grant end)."""
 
     def with_value(self, name: str, value: str) -> AgentConfig:
         """A copy with ``name`` set from its text form; ValueError when it does not fit."""

@@ -1,6 +1,8 @@
 """Messages from vendors to the person's pairwise DIDs, applied in the caller's transaction.
 
-R-buttons, answers to terms, problem reports, exports and erasure confirmations, receipts.
+R-buttons, answers to terms, problem reports, exports and erasure confirmations, receipts,
+doctors' confirmations that presented health records are deleted, memberships and their
+revocations.
 """
 
 from __future__ import annotations
@@ -12,7 +14,10 @@ from vrm.agent.agreements import service as agreements
 from vrm.agent.agreements.choice import load_terms_settings, terms_for
 from vrm.agent.audit import service as audit
 from vrm.agent.data_rights import service as data_rights
+from vrm.agent.health import presentations as health_presentations
+from vrm.agent.loyalty import memberships
 from vrm.agent.outbox import store as outbox
+from vrm.agent.payments import notices as payment_notices
 from vrm.agent.records import receipts
 from vrm.agent.relationships.service import (
     Relationship,
@@ -25,13 +30,17 @@ from vrm.protocol import (
     AgreementAnswer,
     DataErased,
     DataExport,
+    Membership,
+    MembershipRevoke,
     Message,
     PartyState,
+    PaymentReceipt,
     ProblemReport,
     ProtocolError,
     RefusalCode,
     RelationshipState,
 )
+from vrm.protocol.v1.health import HealthDeleted
 from vrm.protocol.v1.records import Receipt
 from vrm.vault import Sealer
 
@@ -47,6 +56,9 @@ def receive(
             to terms never proffered, a signature that does not verify, a receipt
             outside an accepted relationship).
     """
+    if isinstance(message.body, PaymentReceipt):  # from a payee: no relationship to it
+        payment_notices.take_receipt(connection, sealer, message, now=now)
+        return []
     relationship = relationship_for(connection, sealer, message.envelope.to)
     if relationship is None or relationship.vendor.did != message.sender:
         raise ProtocolError(
@@ -79,6 +91,18 @@ def receive(
         )
     elif isinstance(body, Receipt):
         receipts.take_receipt(
+            connection, sealer, relationship=relationship, message=message, now=now
+        )
+    elif isinstance(body, HealthDeleted):  # taken even once the relationship ended
+        health_presentations.take_deletion(
+            connection, sealer, relationship=relationship, message=message, now=now
+        )
+    elif isinstance(body, Membership):
+        memberships.take_membership(
+            connection, sealer, relationship=relationship, message=message, now=now
+        )
+    elif isinstance(body, MembershipRevoke):  # taken even once the relationship ended
+        memberships.take_revocation(
             connection, sealer, relationship=relationship, message=message, now=now
         )
     elif isinstance(body, ProblemReport):

@@ -13,7 +13,7 @@ import hmac
 import secrets as random_secrets
 from dataclasses import dataclass
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Connection, Engine, text
 
 from vrm.agent.errors import AgentExists, AgentNotInitialised
 from vrm.vault import KdfParams, Sealer, VaultHeader, create_vault, unlock_vault
@@ -87,6 +87,30 @@ def issue_token(engine: Engine, sealer: Sealer) -> str:
             {"name": TOKEN_SECRET, "sealed": sealer.seal_text(token, _place(TOKEN_SECRET))},
         )
     return token
+
+
+def keep_secret(connection: Connection, sealer: Sealer, name: str, value: str) -> None:
+    """Keep ``value`` sealed as the secret ``name`` (replacing what was kept)."""
+    connection.execute(
+        text(
+            "INSERT INTO secrets (name, sealed) VALUES (:name, :sealed)"
+            " ON CONFLICT (name) DO UPDATE SET sealed = excluded.sealed"
+        ),
+        {"name": name, "sealed": sealer.seal_text(value, _place(name))},
+    )
+
+
+def read_secret(connection: Connection, sealer: Sealer, name: str) -> str | None:
+    """The secret ``name``, opened, or None when none is kept."""
+    sealed = connection.execute(
+        text("SELECT sealed FROM secrets WHERE name = :name"), {"name": name}
+    ).scalar()
+    return None if sealed is None else sealer.open_text(sealed, _place(name))
+
+
+def forget_secret(connection: Connection, name: str) -> None:
+    """Drop the secret ``name``, if kept."""
+    connection.execute(text("DELETE FROM secrets WHERE name = :name"), {"name": name})
 
 
 def token_matches(engine: Engine, presented: str) -> bool:

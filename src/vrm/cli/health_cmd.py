@@ -1,4 +1,8 @@
-"""``vrm health``: FHIR health records imported from Bundles, listed, shown and exported."""
+"""``vrm health``: FHIR health records imported, listed, shown, exported, and presented.
+
+``present``, ``presentations`` and ``withdraw`` show a doctor chosen records under a
+time-limited grant, through :class:`vrm.agent.health.desk.HealthDesk`.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +15,8 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from vrm.agent.health.desk import HealthDesk
+from vrm.agent.health.presentations import Presentation
 from vrm.agent.health.store import HealthResource
 from vrm.cli.agent_cmd import HomeOption
 from vrm.cli.opened_agent import opened_agent
@@ -107,6 +113,81 @@ def export(
         )
     if output is not None:
         errors.print(Text(f"Wrote the health records to {output} (not encrypted)"))
+
+
+@app.command("present")
+def present(
+    ids: Annotated[list[int], typer.Argument(help="The records to present (vrm health list).")],
+    to: Annotated[str, typer.Option("--to", help="The doctor: its number, name or URL.")],
+    purpose: Annotated[str, typer.Option(help="What the records are for, in words.")],
+    for_: Annotated[
+        str | None, typer.Option("--for", help="How long the doctor may keep them: 7d, 12h, 2w.")
+    ] = None,
+    until: Annotated[
+        str | None,
+        typer.Option(help="Or until when: 2026-03-08 (to the end of that day), 2026-03-08T17:00."),
+    ] = None,
+    home: HomeOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Present health records to a doctor for a while; it deletes them when the time is up."""
+    with opened_agent(home) as agent:
+        presented = HealthDesk(agent).present(ids, to, purpose=purpose, duration=for_, until=until)
+    if as_json:
+        print_json(presented.as_json())
+        return
+    console.print(
+        Text(
+            f"Presented {len(presented.records)} health records to {presented.vendor_name} "
+            f"until {when(presented.valid_until)} (presentation {presented.id}), encrypted to it"
+        )
+    )
+
+
+@app.command("presentations")
+def presentations(home: HomeOption = None, as_json: JsonOption = False) -> None:
+    """What you presented to whom, until when, and whether they confirmed deleting it."""
+    with opened_agent(home) as agent:
+        found = HealthDesk(agent).presentations()
+    if as_json:
+        print_json([presented.as_json() for presented in found])
+        return
+    if not found:
+        console.print(Text("No presentations yet: vrm health present ID... --to DOCTOR"))
+        return
+    table = Table("#", "to", "records", "until", "state", "deleted")
+    for presented in found:
+        table.add_row(
+            str(presented.id),
+            Text(presented.vendor_name),
+            Text(", ".join(record.kind for record in presented.records)),
+            when(presented.valid_until),
+            presented.state,
+            _deletion(presented),
+        )
+    console.print(table)
+
+
+@app.command("withdraw")
+def withdraw(
+    number: Annotated[int, typer.Argument(help="The presentation (vrm health presentations).")],
+    home: HomeOption = None,
+) -> None:
+    """Withdraw a presentation: the doctor is told to delete the records now."""
+    with opened_agent(home) as agent:
+        presented = HealthDesk(agent).withdraw(number)
+    console.print(
+        Text(
+            f"Withdrew presentation {presented.id}: {presented.vendor_name} is told to delete "
+            "the records"
+        )
+    )
+
+
+def _deletion(presented: Presentation) -> str:
+    if presented.deleted_at is not None:
+        return f"confirmed {when(presented.deleted_at)}"
+    return "not yet confirmed" if presented.state != "active" else "—"
 
 
 def _show(record: HealthResource) -> None:

@@ -22,12 +22,15 @@ from vrm.cli import (
     grants_cmd,
     health_cmd,
     intents_cmd,
+    loyalty_cmd,
     pay_cmd,
     profile_cmd,
     protocol_cmd,
     records_cmd,
+    reviews_cmd,
     serve_cmd,
     terms_cmd,
+    vendor_cmd,
     vendor_rights_cmd,
     vendors_cmd,
 )
@@ -43,6 +46,7 @@ app = typer.Typer(
 )
 app.add_typer(protocol_cmd.app, name="protocol")
 app.add_typer(serve_cmd.app, name="serve")
+app.add_typer(vendor_cmd.app, name="vendor")
 app.add_typer(profile_cmd.app, name="profile")
 app.add_typer(audit_cmd.app, name="audit")
 vendor_rights_cmd.register(vendors_cmd.app)
@@ -54,6 +58,8 @@ app.add_typer(intents_cmd.offers_app, name="offers")
 app.add_typer(records_cmd.app, name="records")
 app.add_typer(pay_cmd.app, name="pay")
 app.add_typer(health_cmd.app, name="health")
+app.add_typer(reviews_cmd.app, name="reviews")
+app.add_typer(loyalty_cmd.app, name="loyalty")
 app.add_typer(grants_cmd.app, name="grants")
 app.add_typer(config_cmd.app, name="config")
 app.command("deliveries")(deliveries_cmd.deliveries)

@@ -15,8 +15,10 @@ from vrm.agent.payments.allocation import Allocation, Fixed, PerUse, ShareRule, 
 from vrm.agent.payments.ledger import FAILED, PAID, PaymentRecord
 from vrm.agent.payments.money import format_minor, parse_decimal
 from vrm.agent.payments.payees import Payee
+from vrm.agent.payments.provider_desk import ProviderDesk
 from vrm.agent.payments.providers import LedgerOnlyProvider
 from vrm.agent.personal_agent import PersonalAgent
+from vrm.cli import pay_notices_cmd, pay_provider_cmd
 from vrm.cli.agent_cmd import HomeOption
 from vrm.cli.opened_agent import opened_agent
 from vrm.cli.output import print_json
@@ -27,6 +29,10 @@ app = typer.Typer(
 )
 payees_app = typer.Typer(help="Whom you pay, and how your budget is shared.", no_args_is_help=True)
 app.add_typer(payees_app, name="payees")
+app.add_typer(pay_provider_cmd.app, name="provider")
+payees_app.command("account")(pay_provider_cmd.payee_account)
+app.command("notices")(pay_notices_cmd.notices)
+app.command("retry")(pay_notices_cmd.retry)
 console = Console(highlight=False, emoji=False, soft_wrap=True)
 errors = Console(stderr=True, highlight=False, emoji=False, soft_wrap=True)
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
@@ -73,7 +79,7 @@ def list_payees(
         console.print("No payees yet: vrm pay payees add NAME --weight 1")
         return
     currency = None if current is None else current.currency
-    table = Table("#", "name", "share", "endpoint", "terms")
+    table = Table("#", "name", "share", "endpoint", "account", "terms")
     for payee in found:
         name = payee.name + (" (removed)" if payee.removed_at is not None else "")
         table.add_row(
@@ -81,6 +87,7 @@ def list_payees(
             Text(name),
             Text(payee.rule.describe(currency)),
             Text(payee.endpoint or ""),
+            Text(payee.account or ""),
             Text("; ".join(payee.terms)),
         )
     console.print(table)
@@ -108,13 +115,19 @@ def add_payee(
         list[str] | None,
         typer.Option("--term", help="A term of yours that goes with each payment (repeatable)."),
     ] = None,
+    account: Annotated[
+        str | None,
+        typer.Option("--account", help="Its Stripe connected account it is paid to, acct_…."),
+    ] = None,
     home: HomeOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Add a payee: exactly one of --fixed AMOUNT, --weight W, --per-use RATE --unit UNIT."""
     rule = _rule(fixed, weight, per_use, unit)
     with opened_agent(home) as agent:
-        payee = agent.add_payee(name, rule, endpoint=endpoint, terms=term or [])
+        payee = ProviderDesk(agent).add_payee(
+            name, rule, endpoint=endpoint, terms=term or [], account=account
+        )
         current = agent.budget()
     if as_json:
         print_json(payee.as_json())
@@ -182,14 +195,15 @@ def preview(
 
 @app.command("now")
 def now(month: MonthArgument = None, home: HomeOption = None, as_json: JsonOption = False) -> None:
-    """Pay the month: its allocation recorded once, each payee paid once (ledger-only for now).
+    """Pay the month: its allocation recorded once, each payee paid once (vrm pay provider).
 
     Run again, it retries only the payments not paid yet, under the same keys.
     """
-    provider = LedgerOnlyProvider()
     with opened_agent(home) as agent:
+        provider = ProviderDesk(agent).provider()
         done = agent.pay(month, provider)
         paid_month = month or agent.this_month()
+        told = pay_notices_cmd.tell_payees(agent)
     if as_json:
         print_json([record.as_json() for record in done])
         return
@@ -199,12 +213,14 @@ def now(month: MonthArgument = None, home: HomeOption = None, as_json: JsonOptio
     _ledger(done)
     paid = [record for record in done if record.state == PAID]
     total = format_minor(sum(record.amount for record in paid), done[0].currency)
+    moved = ": recorded, no money moved" if isinstance(provider, LedgerOnlyProvider) else ""
     console.print(
-        Text(
-            f"{paid_month}: {len(paid)} of {len(done)} paid, {total} "
-            f"({provider.name}: recorded, no money moved)"
-        )
+        Text(f"{paid_month}: {len(paid)} of {len(done)} paid, {total} ({provider.name}{moved})")
     )
+    if told:
+        console.print(
+            Text(f"told {told} payee{'s' if told != 1 else ''} of their payment, with your terms")
+        )
     unpaid = [record for record in done if record.state != PAID]
     if unpaid:
         retry = [record for record in unpaid if record.state != FAILED or record.retryable]

@@ -19,6 +19,7 @@ from vrm.protocol import (
     Verifier,
     record_types,
     relationship_types,
+    review_types,
 )
 from vrm.protocol.inspection import inspect_message
 from vrm.protocol.v1.intents import intent_types
@@ -28,10 +29,11 @@ console = Console(highlight=False)
 
 
 def every_type() -> MessageTypes:
-    """Every v1 type: relationships, agreements, data rights, intentcasting and records."""
+    """Every v1 type: relationships, agreements, data rights, intentcasting, records, reviews."""
     types = relationship_types()
     types.update(intent_types())
     types.update(record_types())
+    types.update(review_types())
     return types
 
 

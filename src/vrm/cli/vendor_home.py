@@ -36,10 +36,15 @@ def open_vendor(
     )
     if policy is not None:
         settings = _with_policy(settings, policy)
-    folder = home or user_data_path("vrm") / "vendors" / _slug(settings.name)
+    folder = home_folder(settings, home)
     endpoint = VendorEndpoint.open(settings, home=folder)
     token = _token(folder)
     return endpoint, token, create_vendor_app(endpoint, api_token=token)
+
+
+def home_folder(settings: VendorSettings, home: Path | None) -> Path:
+    """The endpoint's folder: ``home``, else one named after the vendor in the user data folder."""
+    return home or user_data_path("vrm") / "vendors" / _slug(settings.name)
 
 
 def _with_policy(settings: VendorSettings, mode: str) -> VendorSettings:

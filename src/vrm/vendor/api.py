@@ -6,7 +6,8 @@ decide proffered terms held for it, keep its own data about a customer, send a
 customer signed receipts, export or erase a customer's record, and shows the
 delivery log of the CRM adapters;
 :mod:`vrm.vendor.intents_routes` adds the intents exchanges matched and the
-offers made for them. OpenAPI at ``/docs``. The vendor's console
+offers made for them; :mod:`vrm.vendor.memberships_routes` issues, revokes and
+verifies membership credentials. OpenAPI at ``/docs``. The vendor's console
 (:mod:`vrm.vendor.web`, signed in with the same token) is served beside it at ``/console``.
 """
 
@@ -27,7 +28,14 @@ from vrm.terms import Answer
 from vrm.transport.app import INBOX_PATH, install_problem_handlers, mount_inbox, problem_response
 from vrm.transport.background import running
 from vrm.transport.bearer import require_bearer
-from vrm.vendor import intents_routes, jobs
+from vrm.vendor import (
+    health_routes,
+    intents_routes,
+    jobs,
+    memberships_routes,
+    payments_routes,
+    reviews_routes,
+)
 from vrm.vendor.endpoint import VendorEndpoint
 from vrm.vendor.errors import VendorError
 from vrm.vendor.receipts import ReceiptRequest
@@ -244,7 +252,9 @@ def create_vendor_app(
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         try:
-            async with running(endpoint.worker.run(), endpoint.exchanges.run()):
+            async with running(
+                endpoint.worker.run(), endpoint.exchanges.run(), endpoint.health.sweeper.run()
+            ):
                 yield
         finally:
             await endpoint.aclose()
@@ -268,6 +278,10 @@ def create_vendor_app(
     guard = require_bearer(app, api_token, hint="printed when the endpoint starts")
     app.include_router(router, dependencies=[guard])
     app.include_router(intents_routes.router, dependencies=[guard])
+    app.include_router(payments_routes.router, dependencies=[guard])
+    app.include_router(health_routes.router, dependencies=[guard])
+    app.include_router(reviews_routes.router, dependencies=[guard])
+    app.include_router(memberships_routes.router, dependencies=[guard])
     _mount_discovery(app, endpoint)
     mount_inbox(app, endpoint.inbox)
     install_console(app, endpoint=endpoint, api_token=api_token, limits=sign_in_limits)

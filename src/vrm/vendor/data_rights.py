@@ -6,7 +6,9 @@ them, where their data went (the adapters' deliveries, field names only), the
 agreements signed, the offers they took and the receipts sent them — sent signed
 and encrypted to the person's pairwise DID.
 
-Erasure deletes the fields, history, vendor data and receipts, and every adapter job
+Erasure deletes the fields, history, vendor data and receipts, the health records the
+person presents (each deletion confirmed with a ``health.deleted``), the memberships issued
+(their credentials' ids stay on the list a checkout refuses), and every adapter job
 of the customer (their payloads hold personal data), and leaves a tombstone: the customer
 row in state ``erased``, so later messages from that DID are refused. Each adapter
 is sent ``customer.deleted``; the person is sent ``data.erased`` once every adapter
@@ -42,6 +44,7 @@ from vrm.protocol import (
     new_envelope,
     sign_message,
 )
+from vrm.vendor import health, memberships
 from vrm.vendor.adapters.base import ChangeKind, CustomerChange
 from vrm.vendor.agreements import signed_agreements
 from vrm.vendor.errors import InvalidRequest
@@ -63,6 +66,7 @@ from vrm.vendor.schema import (
     matched_intents,
     offers,
     receipts,
+    reviews,
     vendor_data,
 )
 
@@ -311,7 +315,9 @@ def erase(
     ``relationship.state`` ending the relationship under ``delete_on_end`` terms).
     """
     did, now = customer.did, outgoing.clock()
-    for table in (fields, field_history, vendor_data, receipts):
+    health.erase(connection, customer, outgoing=outgoing)
+    memberships.forget_customer(connection, did, now=now)
+    for table in (fields, field_history, vendor_data, receipts, reviews):
         connection.execute(delete(table).where(table.c.customer == did))
     connection.execute(
         delete(jobs).where(jobs.c.customer == did, jobs.c.queue.startswith(ADAPTER_PREFIX))

@@ -18,7 +18,12 @@ Intents matched by exchanges (``intent.match``, ``intent.withdraw``) and people'
 answers to offers (``offer.decline``, ``offer.accept``) go to
 :class:`vrm.vendor.intents.Intents`; :class:`vrm.vendor.exchanges.Exchanges`
 subscribes at the exchanges of the settings (run ``endpoint.exchanges.run()``
-beside the worker) and posts offers.
+beside the worker) and posts offers. Health records customers present to the vendor
+as their doctor (``health.presentation``, ``health.withdraw``) go to
+:class:`vrm.vendor.health.HealthPresentations`; run ``endpoint.health.sweeper.run()``
+beside the worker too: it deletes them when their grant ends. Reviews customers send
+(``review``, ``review.withdraw``) go to :class:`vrm.vendor.reviews.Reviews`, which also
+fetches people's public review feeds (``endpoint.reviews.fetch(url)``).
 """
 
 from __future__ import annotations
@@ -39,6 +44,12 @@ from vrm.protocol import (
     Verifier,
     relationship_types,
 )
+from vrm.protocol.v1.health import (
+    HEALTH_PRESENTATION,
+    HEALTH_WITHDRAW,
+    HealthPresentation,
+    HealthWithdraw,
+)
 from vrm.protocol.v1.intents import (
     INTENT_MATCH,
     INTENT_WITHDRAW,
@@ -49,6 +60,8 @@ from vrm.protocol.v1.intents import (
     OfferAccept,
     OfferDecline,
 )
+from vrm.protocol.v1.payments import PAYMENT_NOTICE, PaymentNotice
+from vrm.protocol.v1.reviews import REVIEW, REVIEW_WITHDRAW, ReviewMessage, ReviewWithdraw
 from vrm.storage import database_engine, migrate_to_newest
 from vrm.transport.address_policy import AddressPolicy
 from vrm.transport.client import AiohttpTransport, Transport
@@ -56,11 +69,16 @@ from vrm.transport.delivery import Sender
 from vrm.transport.inbox import Inbox
 from vrm.transport.seen_ids import PersistentSeenIds, open_seen_ids
 from vrm.vendor.adapters.base import Adapter
+from vrm.vendor.checkout import SEEN_FILE, Checkout, SeenProofs
 from vrm.vendor.config import VendorSettings, build_adapter
 from vrm.vendor.exchanges import Exchanges
+from vrm.vendor.health import HealthPresentations
 from vrm.vendor.intents import Intents
+from vrm.vendor.memberships import MembershipDesk
+from vrm.vendor.payments import PaymentsReceived
 from vrm.vendor.receipts import ReceiptPolicy
 from vrm.vendor.records import Records
+from vrm.vendor.reviews import Reviews
 from vrm.vendor.worker import JobWorker
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -86,6 +104,11 @@ class VendorEndpoint:
     adapters: Mapping[str, Adapter]
     intents: Intents
     exchanges: Exchanges
+    payments: PaymentsReceived
+    health: HealthPresentations
+    reviews: Reviews
+    memberships: MembershipDesk
+    checkout: Checkout
 
     @classmethod
     def open(
@@ -160,6 +183,14 @@ class VendorEndpoint:
         types.add(OFFER_DECLINE, OfferDecline)
         types.add(OFFER_ACCEPT, OfferAccept)
         types.add(INTENT_WITHDRAW, IntentWithdraw)
+        # Anyone may pay: a payment notice needs no relationship (EmanciPay).
+        types.add(PAYMENT_NOTICE, PaymentNotice)
+        # Health records a customer presents to the vendor as their doctor, and withdraws.
+        types.add(HEALTH_PRESENTATION, HealthPresentation)
+        types.add(HEALTH_WITHDRAW, HealthWithdraw)
+        # Reviews a customer sends, with their licence, and withdraws.
+        types.add(REVIEW, ReviewMessage)
+        types.add(REVIEW_WITHDRAW, ReviewWithdraw)
         verifier = Verifier(receiver=identity.did, types=types, seen_ids=seen_ids)
         endpoint = cls(
             settings=settings,
@@ -172,6 +203,16 @@ class VendorEndpoint:
             adapters=by_name,
             intents=intents,
             exchanges=exchanges,
+            payments=PaymentsReceived(engine, outgoing=records.outgoing, payee=settings.name),
+            health=HealthPresentations(engine, outgoing=records.outgoing, on_queued=worker.wake),
+            reviews=Reviews(engine, transport=sender.transport),
+            memberships=MembershipDesk(
+                engine,
+                identity=identity,
+                outgoing=lambda: records.outgoing,
+                program=f"{settings.name} membership",
+            ),
+            checkout=Checkout(engine, vendor=identity.did, seen=SeenProofs(home / SEEN_FILE)),
         )
         endpoint.inbox.handler = endpoint.handle
         records.accept_newly_allowed()
@@ -196,8 +237,14 @@ class VendorEndpoint:
         The worker is woken only when the message queued jobs: a round that finds
         nothing due costs two transactions, more than applying the message does.
         """
-        if message.type in _FROM_EXCHANGES_AND_PSEUDONYMS:
+        if message.type == PAYMENT_NOTICE:
+            queued = await anyio.to_thread.run_sync(self.payments.receive, message)
+        elif message.type in _FROM_EXCHANGES_AND_PSEUDONYMS:
             queued = await anyio.to_thread.run_sync(self.intents.receive, message)
+        elif message.type in (HEALTH_PRESENTATION, HEALTH_WITHDRAW):
+            queued = await self.health.handle(message)
+        elif message.type in (REVIEW, REVIEW_WITHDRAW):
+            queued = await anyio.to_thread.run_sync(self.reviews.receive, message)
         else:
             queued = await anyio.to_thread.run_sync(self.records.receive, message)
         if queued:
@@ -209,6 +256,7 @@ class VendorEndpoint:
         for adapter in self.adapters.values():
             await adapter.aclose()
         self.seen_ids.close()
+        self.checkout.close()
         self.engine.dispose()
 
 

@@ -6,13 +6,15 @@
     ├── UnknownCustomer      404 not_found: no customer has this DID
     ├── UnknownProffer       404 not_found: the customer proffered no terms with this hash
     ├── UnknownIntent        404 not_found: no matched intent has this number
+    ├── UnknownMembership    404 not_found: no membership has this credential id
     ├── Conflict             409 conflict: the record is not in a state for this
     │   ├── NotPending       the relationship or the proffer was already decided
     │   ├── NotAccepted      the relationship is not accepted, or the person ended it
     │   ├── Erased           the customer's record was erased
     │   └── IntentClosed     the intent was withdrawn or has expired
     ├── InvalidRequest       422 invalid_request: a value the endpoint cannot take
-    └── ExchangeRefused      502 exchange_refused: the exchange did not take an offer
+    ├── ExchangeRefused      502 exchange_refused: the exchange did not take an offer
+    └── FeedUnusable         502 feed_unusable: a review feed could not be fetched or read
 
 Messages from people are refused with :class:`vrm.protocol.ProtocolError` instead.
 """
@@ -67,10 +69,22 @@ class UnknownIntent(VendorError, LookupError):
     code, status = "not_found", 404
 
 
+class UnknownMembership(VendorError, LookupError):
+    """No membership has this credential id."""
+
+    code, status = "not_found", 404
+
+
 class ExchangeRefused(VendorError):
     """The exchange refused an offer, or could not be reached; the message says which."""
 
     code, status = "exchange_refused", 502
+
+
+class FeedUnusable(VendorError):
+    """A person's review feed could not be fetched, or is not a review feed; the message says."""
+
+    code, status = "feed_unusable", 502
 
 
 class InvalidRequest(VendorError, ValueError):

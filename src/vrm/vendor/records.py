@@ -37,7 +37,7 @@ from vrm.protocol import (
     RelationshipState,
 )
 from vrm.terms import Answer, Proffer, VendorTermsPolicy, library
-from vrm.vendor import agreements, data_rights
+from vrm.vendor import agreements, data_rights, health
 from vrm.vendor import fields as customer_fields
 from vrm.vendor import receipts as customer_receipts
 from vrm.vendor.adapters.base import ChangeKind, CustomerChange
@@ -283,9 +283,13 @@ class Records:
             )
             return True
         if body.state == PartyState.ENDED:
-            # Ending withdraws every grant: the values go, the history stays.
+            # Ending withdraws every grant: the values go, the history stays; health
+            # records presented are deleted, and each deletion confirmed.
+            confirmed = health.delete_all(
+                connection, customer, reason="ended", outgoing=self.outgoing
+            )
             removed = customer_fields.remove(connection, message, None, now=now)
-            return self._changed(
+            return confirmed | self._changed(
                 connection,
                 CustomerChange(
                     event_id(message.sender, message.id),
@@ -339,6 +343,7 @@ class Records:
             self._answer(
                 connection, did, customer.reply_to, PartyState.ENDED.value, customer.request_id
             )
+            health.delete_all(connection, customer, reason="ended", outgoing=self.outgoing)
 
     def accept_newly_allowed(self) -> list[str]:
         """Accept pending requests the policy now allows (an allow list edited since)."""

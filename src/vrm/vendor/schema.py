@@ -164,3 +164,81 @@ receipts = Table(
     Column("receipt", Text, nullable=False),  # JSON: the Receipt body as signed
     Column("token", Text, nullable=False),  # the signed message (compact JWS), for exports
 )
+
+memberships = Table(
+    "memberships",
+    metadata,
+    Column("id", String(45), primary_key=True),  # the credential's id (urn:uuid:…)
+    Column("customer", String(512), nullable=False, index=True),
+    Column("program", String(80), nullable=False),
+    Column("state", String(16), nullable=False),  # active | revoked
+    Column("credential", Text, nullable=False),  # the current credential (compact JWS)
+    Column("digest", String(43), nullable=False),  # its SHA-256: older ones are superseded
+    Column("message_id", String(128), nullable=False),  # the membership message sent last
+    Column("issued_at", Float, nullable=False),
+    Column("updated_at", Float, nullable=False),
+    Column("revoked_at", Float),
+)
+
+revoked_memberships = Table(
+    "revoked_memberships",
+    metadata,
+    Column("id", String(45), primary_key=True),  # a credential id a checkout refuses
+    Column("reason", String(16), nullable=False),  # revoked | erased
+    Column("revoked_at", Float, nullable=False),
+)
+
+health_presentations = Table(
+    "health_presentations",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("customer", String(512), nullable=False, index=True),
+    Column("presentation", String(128), nullable=False),  # the person's id of it
+    Column("message_id", String(128), nullable=False),  # its health.presentation (or withdraw)
+    Column("fhir_version", String(8), nullable=False),  # R5 | R4B
+    Column("resources", Integer, nullable=False),  # how many it held
+    # what was presented: the purpose and the FHIR Bundle (JSON); both NULL once deleted
+    Column("purpose", Text),
+    Column("bundle", Text),
+    Column("valid_until", Float, nullable=False, index=True),
+    Column("received_at", Float, nullable=False),
+    Column("deleted_at", Float),  # NULL while held
+    Column("deleted_because", String(16)),  # revoked | expired | ended | erased
+    UniqueConstraint("customer", "presentation", name="health_presentations_once"),
+)
+
+payments_received = Table(
+    "payments_received",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("payer", String(512), nullable=False),  # the payer's DID for this payee
+    Column("payment", String(128), nullable=False),  # the payer's id of the payment
+    Column("month", String(7), nullable=False, index=True),
+    Column("amount", String(32), nullable=False),  # decimal text, as in the notice
+    Column("currency", String(3), nullable=False),
+    Column("notice", Text, nullable=False),  # JSON: the PaymentNotice body as signed
+    Column("receipt_id", String(128), nullable=False),  # the payment.receipt sent back
+    Column("receipt", Text, nullable=False),  # the signed receipt (compact JWS)
+    Column("received_at", Float, nullable=False),
+    UniqueConstraint("payer", "payment", name="payments_received_once"),
+)
+
+reviews = Table(
+    "reviews",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("reviewer", String(512), nullable=False),  # the DID that signed it
+    Column("review_id", String(64), nullable=False),  # its @id (a UUID URN), every version
+    Column("customer", String(512), index=True),  # the pairwise DID that sent it, if one did
+    Column("feed_url", String(2048)),  # the feed it was fetched from, while it is in it
+    Column("state", String(16), nullable=False),  # current | withdrawn
+    Column("license", String(200), nullable=False),  # the licence's URL, kept when withdrawn
+    Column("reserved", Boolean, nullable=False),  # text and data mining reserved (TDMRep)
+    Column("version", String(20)),  # dateModified, else datePublished; NULL once withdrawn
+    Column("review", Text),  # JSON: the Review as signed; NULL once withdrawn
+    Column("token", Text),  # the signed review (compact JWS); NULL once withdrawn
+    Column("received_at", Float, nullable=False),
+    Column("updated_at", Float, nullable=False),
+    Column("withdrawn_at", Float),
+    UniqueConstraint("reviewer", "review_id", name="reviews_once"),
+)

@@ -7,7 +7,8 @@ import json
 import pytest
 
 from tests.agent.health.bundles import r4, resource, sample, text
-from vrm.agent.health.fhir import InvalidBundle, collection, parse_bundle
+from vrm.agent.health.fhir import InvalidBundle, parse_bundle
+from vrm.health.fhir import collection
 
 
 def refusal(document: str | bytes) -> str:

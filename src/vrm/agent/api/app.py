@@ -18,17 +18,23 @@ import anyio.to_thread
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
+from vrm.agent.api import review_feed_routes, reviews_routes
 from vrm.agent.api.health_routes import router as health_router
 from vrm.agent.api.intents_routes import router as intents_router
+from vrm.agent.api.loyalty_routes import router as loyalty_router
+from vrm.agent.api.payment_provider_routes import router as payment_provider_router
 from vrm.agent.api.payments_routes import router as payments_router
 from vrm.agent.api.records_routes import router as records_router
 from vrm.agent.api.routes import router
 from vrm.agent.api.terms_routes import router as terms_router
 from vrm.agent.errors import AgentError
+from vrm.agent.health.desk import HealthDesk
 from vrm.agent.intents.desk import IntentDesk
 from vrm.agent.outbox.worker import DeliveryWorker
+from vrm.agent.payments.desk import PaymentsDesk
 from vrm.agent.personal_agent import PersonalAgent
 from vrm.agent.profile.fields import InvalidField
+from vrm.agent.reviews.desk import ReviewDesk
 from vrm.agent.web import SignInLimits, install_web
 from vrm.protocol import (
     AGREEMENT_ANSWER,
@@ -45,6 +51,14 @@ from vrm.protocol import (
     Verifier,
     v1_types,
 )
+from vrm.protocol.v1.health import HEALTH_DELETED, HealthDeleted
+from vrm.protocol.v1.memberships import (
+    MEMBERSHIP,
+    MEMBERSHIP_REVOKE,
+    Membership,
+    MembershipRevoke,
+)
+from vrm.protocol.v1.payments import PAYMENT_RECEIPT, PaymentReceipt
 from vrm.protocol.v1.records import RECEIPT, Receipt
 from vrm.transport import (
     AiohttpTransport,
@@ -66,7 +80,18 @@ OFFERS_INTERVAL = 15.0
 
 
 _FROM_VENDORS = frozenset(
-    {PROBLEM_REPORT, RELATIONSHIP_STATE, AGREEMENT_ANSWER, DATA_EXPORT, DATA_ERASED, RECEIPT}
+    {
+        PROBLEM_REPORT,
+        RELATIONSHIP_STATE,
+        AGREEMENT_ANSWER,
+        DATA_EXPORT,
+        DATA_ERASED,
+        RECEIPT,
+        PAYMENT_RECEIPT,
+        HEALTH_DELETED,
+        MEMBERSHIP,
+        MEMBERSHIP_REVOKE,
+    }
 )
 """The types the agent applies; a ping needs nothing applied."""
 
@@ -75,7 +100,8 @@ def agent_types() -> MessageTypes:
     """What a person's agent receives: the v1 types, and what vendors send people.
 
     Vendors' relationship states, answers to terms, exports and erasure confirmations,
-    receipts.
+    receipts, doctors' confirmations that presented health records are deleted,
+    memberships and their revocations.
     """
     types = v1_types()
     types.add(RELATIONSHIP_STATE, RelationshipState)
@@ -83,6 +109,10 @@ def agent_types() -> MessageTypes:
     types.add(DATA_EXPORT, DataExport)
     types.add(DATA_ERASED, DataErased)
     types.add(RECEIPT, Receipt)
+    types.add(PAYMENT_RECEIPT, PaymentReceipt)
+    types.add(HEALTH_DELETED, HealthDeleted)
+    types.add(MEMBERSHIP, Membership)
+    types.add(MEMBERSHIP_REVOKE, MembershipRevoke)
     return types
 
 
@@ -104,6 +134,7 @@ def create_agent_app(
     seen_ids = open_seen_ids(str(seen_ids_path))
     sender = Sender(AiohttpTransport(policy=agent.address_policy()))
     desk = IntentDesk(agent, transport=sender.transport)
+    payments_desk = PaymentsDesk(agent, transport=sender.transport)
     worker = DeliveryWorker(
         agent.engine, agent.sealer, sender, backoff=backoff, poll_interval=poll_interval
     )
@@ -130,7 +161,9 @@ def create_agent_app(
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         loop_holder.append(asyncio.get_running_loop())
         try:
-            async with running(worker.run(), _housekeeping(agent, worker), _offers(desk)):
+            async with running(
+                worker.run(), _housekeeping(agent, worker, payments_desk), _offers(desk)
+            ):
                 yield
         finally:
             await sender.transport.aclose()
@@ -143,11 +176,12 @@ def create_agent_app(
         lifespan=lifespan,
         redirect_slashes=False,
         description="The person's own agent: profile, vendors, terms and agreements, grants, "
-        "data rights, deliveries, records, health records, audit log. "
+        "data rights, deliveries, records, health records, memberships, audit log. "
         "Every /api operation needs the bearer token `vrm token` shows.",
     )
     app.state.agent = agent
     app.state.desk = desk
+    app.state.payments_desk = payments_desk
     app.state.database_path = database
     app.state.worker = worker
     install_problem_handlers(app)
@@ -160,7 +194,12 @@ def create_agent_app(
     app.include_router(intents_router, dependencies=[guard])
     app.include_router(records_router, dependencies=[guard])
     app.include_router(payments_router, dependencies=[guard])
+    app.include_router(payment_provider_router, dependencies=[guard])
     app.include_router(health_router, dependencies=[guard])
+    app.include_router(loyalty_router, dependencies=[guard])
+    reviews_routes.install(app, ReviewDesk(agent))
+    app.include_router(reviews_routes.router, dependencies=[guard])
+    app.include_router(review_feed_routes.router)  # the public feed: anyone may read it
 
     @app.get("/health", tags=["service"])
     async def health() -> dict[str, str]:
@@ -168,7 +207,14 @@ def create_agent_app(
         return {"status": "ok"}
 
     mount_inbox(app, inbox)
-    install_web(app, agent=agent, desk=desk, database=database, limits=sign_in_limits)
+    install_web(
+        app,
+        agent=agent,
+        desk=desk,
+        database=database,
+        limits=sign_in_limits,
+        payments_desk=payments_desk,
+    )
     return app
 
 
@@ -191,7 +237,11 @@ class _KnownDids:
     def contains(self, did: str) -> bool:
         if did in self._known:
             return True
-        found = self._reader.execute("SELECT 1 FROM vendors WHERE our_did = ?", (did,)).fetchone()
+        found = self._reader.execute(
+            "SELECT 1 FROM vendors WHERE our_did = ? UNION ALL"
+            " SELECT 1 FROM payee_contacts WHERE our_did = ?",
+            (did, did),
+        ).fetchone()
         if found:
             self._known.add(did)
         return found is not None
@@ -211,13 +261,25 @@ def _install_agent_problems(app: FastAPI) -> None:
         return problem_response(code, str(exc), instance=request.url.path, status=422)
 
 
-async def _housekeeping(agent: PersonalAgent, worker: DeliveryWorker) -> None:
+async def _housekeeping(
+    agent: PersonalAgent, worker: DeliveryWorker, payments_desk: PaymentsDesk
+) -> None:
     while True:
         try:
             if await anyio.to_thread.run_sync(agent.expire_grants):
                 worker.wake()
         except Exception:
             log.exception("housekeeping failed; trying again later")
+        try:
+            if await payments_desk.send_notices():  # payees not reached at the last pay
+                worker.wake()
+        except Exception:
+            log.exception("sending payment notices failed; trying again later")
+        try:  # health records presented whose grant or relationship ended
+            if await anyio.to_thread.run_sync(HealthDesk(agent).sweep):
+                worker.wake()
+        except Exception:
+            log.exception("ending health presentations failed; trying again later")
         await asyncio.sleep(HOUSEKEEPING_INTERVAL)
 
 

@@ -10,13 +10,22 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, FastAPI, Query, Request
 from pydantic import Field
 
 from vrm.agent.api.routes import Agent, Request_
 from vrm.agent.payments.allocation import rule_from_json
-from vrm.agent.payments.payees import MAX_NAME_CHARS, MAX_NOTE_CHARS, MAX_TERMS, MAX_URL_CHARS
-from vrm.agent.payments.providers import LedgerOnlyProvider, PaymentProvider
+from vrm.agent.payments.desk import PaymentsDesk
+from vrm.agent.payments.payees import (
+    MAX_ACCOUNT_CHARS,
+    MAX_NAME_CHARS,
+    MAX_NOTE_CHARS,
+    MAX_TERMS,
+    MAX_URL_CHARS,
+)
+from vrm.agent.payments.provider_desk import ProviderDesk
+from vrm.agent.payments.providers import PaymentProvider
+from vrm.agent.personal_agent import PersonalAgent
 
 router = APIRouter(prefix="/api/payments")
 Decimal_ = Annotated[str, Field(min_length=1, max_length=40, examples=["12.50"])]
@@ -40,6 +49,9 @@ class PayeeIn(Request_):
     unit: Annotated[str | None, Field(max_length=40, examples=["hour"])] = None
     endpoint: Annotated[str | None, Field(max_length=MAX_URL_CHARS)] = None
     terms: Annotated[list[str], Field(default_factory=list, max_length=MAX_TERMS)]
+    account: Annotated[
+        str | None, Field(max_length=MAX_ACCOUNT_CHARS, examples=["acct_1Nv0FGQ9RKHgCVdK"])
+    ] = None
 
 
 class UseIn(Request_):
@@ -58,9 +70,19 @@ class PayIn(Request_):
 
 
 def provider_of(request: Request) -> PaymentProvider:
-    """The payment provider the app was given, else the ledger-only one."""
-    provider: PaymentProvider | None = getattr(request.app.state, "payment_provider", None)
-    return provider if provider is not None else LedgerOnlyProvider()
+    """The payment provider of the request's app (see :func:`app_provider`)."""
+    return app_provider(request.app)
+
+
+def app_provider(app: FastAPI, agent: PersonalAgent | None = None) -> PaymentProvider:
+    """The payment provider the app was given, else the one the settings name, read now.
+
+    ``agent`` is the app's agent (by default ``app.state.agent``).
+    """
+    provider: PaymentProvider | None = getattr(app.state, "payment_provider", None)
+    if provider is not None:
+        return provider
+    return ProviderDesk(agent or app.state.agent).provider()
 
 
 @router.get("", tags=["payments"])
@@ -90,9 +112,11 @@ def list_payees(agent: Agent, removed: bool = False) -> list[dict[str, Any]]:
 
 @router.post("/payees", tags=["payments"], status_code=201)
 def add_payee(body: PayeeIn, agent: Agent) -> dict[str, Any]:
-    """Add a payee with its share rule, endpoint and terms."""
+    """Add a payee with its share rule, endpoint, terms and provider account."""
     rule = rule_from_json(body.model_dump(include={"fixed", "weight", "per_use", "unit"}))
-    payee = agent.add_payee(body.name, rule, endpoint=body.endpoint, terms=body.terms)
+    payee = ProviderDesk(agent).add_payee(
+        body.name, rule, endpoint=body.endpoint, terms=body.terms, account=body.account
+    )
     return payee.as_json()
 
 
@@ -122,6 +146,41 @@ def preview(agent: Agent, month: Month = None) -> dict[str, Any]:
 
 
 @router.post("/pay", tags=["payments"])
-def pay(body: PayIn, agent: Agent, request: Request) -> list[dict[str, Any]]:
-    """Pay the month: planned once, each payment made once; again, retries only unpaid."""
-    return [record.as_json() for record in agent.pay(body.month, provider_of(request))]
+async def pay(body: PayIn, request: Request) -> list[dict[str, Any]]:
+    """Pay the month: planned once, each payment made once; again, retries only unpaid.
+
+    Then each paid payee with an endpoint is sent a signed notice with the person's terms.
+    """
+    paid = await payments_desk_of(request).pay(body.month, provider_of(request))
+    return [record.as_json() for record in paid]
+
+
+@router.post("/{payment_id}/retry", tags=["payments"])
+def retry(payment_id: int, request: Request) -> dict[str, Any]:
+    """Let the next pay try a failed payment again (after its cause is mended)."""
+    return payments_desk_of(request).retry(payment_id).as_json()
+
+
+@router.get("/notices", tags=["payments"])
+def list_notices(request: Request) -> dict[str, Any]:
+    """Notices sent to payees (with their signed receipts) and those still to send."""
+    desk = payments_desk_of(request)
+    return {
+        "sent": [notice.as_json() for notice in desk.notices().values()],
+        "waiting": [
+            {"payment": p.payment_id, "payee": p.payee_id, "reason": p.reason}
+            for p in desk.pending()
+        ],
+    }
+
+
+@router.post("/notices/send", tags=["payments"])
+async def send_notices(request: Request) -> dict[str, Any]:
+    """Tell the paid payees not told yet now, rather than at the next round."""
+    return {"queued": len(await payments_desk_of(request).send_notices())}
+
+
+def payments_desk_of(request: Request) -> PaymentsDesk:
+    """The app's payments desk."""
+    desk: PaymentsDesk = request.app.state.payments_desk
+    return desk

@@ -104,6 +104,16 @@ def _health_records(count: Any) -> str:
     return "1 health record" if count == 1 else f"{count} health records"
 
 
+def _health_presented(details: Mapping[str, Any], vendors: Names) -> str:
+    types = details.get("types")
+    count = len(types) if isinstance(types, list) else None
+    listed = ", ".join(sorted(set(types))) if isinstance(types, list) else ""
+    return (
+        f"You presented {_health_records(count)}{f' ({listed})' if listed else ''} to "
+        f"{_vendor(details, vendors)} until {details.get('until')}, for “{details.get('purpose')}”"
+    )
+
+
 def _health_import(details: Mapping[str, Any], _vendors: Names) -> str:
     counts = details.get("counts")
     listed = (
@@ -128,12 +138,57 @@ def _planned(details: Mapping[str, Any], _vendors: Names) -> str:
     return said
 
 
+def _count(listed: Any, noun: str) -> str:
+    n = len(listed) if isinstance(listed, list) else 0
+    return f"{n} {noun}" + ("" if n == 1 else "s")
+
+
 def _payment_failed(details: Mapping[str, Any], _vendors: Names) -> str:
     again = "will be retried" if details.get("retryable") else "will not be retried"
     return (
         f"Paying {details.get('amount')} {details.get('currency')} to {details.get('name')} "
         f"for {details.get('month')} failed: {details.get('error')} ({again})"
     )
+
+
+def _provider_changed(details: Mapping[str, Any], _vendors: Names) -> str:
+    if details.get("provider") != "stripe":
+        return "Your payments are now recorded only: no money moves"
+    return (
+        f"Your payments now go through Stripe at {details.get('api_base')}: customer "
+        f"{details.get('customer')} pays with {details.get('payment_method')} "
+        f"(secret key {details.get('secret_key')})"
+    )
+
+
+def _review_written(details: Mapping[str, Any], _vendors: Names) -> str:
+    said = (
+        f"You wrote review {details.get('review')} of {details.get('item')}: "
+        f"{details.get('rating')} stars, under {details.get('licence')}"
+    )
+    if details.get("reserved"):
+        said += ", AI training reserved"
+    return said + (", public" if details.get("public") else "")
+
+
+def _review_withdrawn(details: Mapping[str, Any], vendors: Names) -> str:
+    told = details.get("vendors")
+    names = [vendors.get(v, f"vendor {v}") for v in told] if isinstance(told, list) else []
+    said = f"You withdrew review {details.get('review')}"
+    return said + (f"; told {', '.join(names)}" if names else "")
+
+
+def _review_feed(details: Mapping[str, Any], _vendors: Names) -> str:
+    if not details.get("on"):
+        return "You turned your public review feed off"
+    return (
+        f"You turned your public review feed on at {details.get('url')} "
+        f"({_count_of(details.get('reviews'), 'review')} in it)"
+    )
+
+
+def _count_of(number: Any, noun: str) -> str:
+    return f"{number} {noun}" + ("" if number == 1 else "s")
 
 
 _SENTENCES: dict[str, Callable[[Mapping[str, Any], Names], str]] = {
@@ -182,6 +237,30 @@ _SENTENCES: dict[str, Callable[[Mapping[str, Any], Names], str]] = {
     "health.exported": lambda d, v: (
         f"You exported {_health_records(d.get('count'))} to {d.get('to')}"
     ),
+    "health.presented": _health_presented,
+    "health.withdrawn": lambda d, v: (
+        f"You withdrew the health records presented to {_vendor(d, v)} "
+        f"(presentation {d.get('presentation')}): it is told to delete them"
+        if d.get("reason") == "revoked"
+        else f"The grant of the health records presented to {_vendor(d, v)} "
+        f"(presentation {d.get('presentation')}) ended: it is told to delete them"
+    ),
+    "health.deleted": lambda d, v: (
+        f"{_vendor(d, v)} confirmed deleting the health records you presented "
+        f"(presentation {d.get('presentation')}, {d.get('reason')})"
+    ),
+    "membership.received": lambda d, v: (
+        f"{_vendor(d, v)} {'changed your membership to' if d.get('replaced') else 'made you'} "
+        f"{d.get('tier')} of {d.get('program')} (membership {d.get('membership')})"
+    ),
+    "membership.presented": lambda d, v: (
+        f"You showed your {d.get('tier')} membership of {_vendor(d, v)} "
+        f"(membership {d.get('membership')}) from the {d.get('to')}"
+    ),
+    "membership.revoked": lambda d, v: (
+        f"{_vendor(d, v)} ended your membership {d.get('membership')}"
+        + (f": {d['reason']}" if d.get("reason") else "")
+    ),
     "journal.noted": lambda d, v: f"You wrote your note on intent {d.get('intent')}",
     "journal.cleared": lambda d, v: f"You cleared your note on intent {d.get('intent')}",
     "payments.budget": lambda d, v: (
@@ -189,12 +268,41 @@ _SENTENCES: dict[str, Callable[[Mapping[str, Any], Names], str]] = {
     ),
     "payee.added": lambda d, v: f"You added {d.get('name')} to your payees",
     "payee.removed": lambda d, v: f"You removed {d.get('name')} from your payees",
+    "payee.account": lambda d, v: (
+        f"{d.get('name')} is now paid to {d['account']}"
+        if d.get("account")
+        else f"{d.get('name')} has no payment account now"
+    ),
+    "payments.provider_changed": _provider_changed,
     "payments.planned": _planned,
     "payment.paid": lambda d, v: (
         f"Paid {d.get('amount')} {d.get('currency')} to {d.get('name')} for {d.get('month')}"
         f" (reference {d.get('reference')})"
     ),
     "payment.failed": _payment_failed,
+    "payment.retry_allowed": lambda d, v: f"You let payment {d.get('payment')} be tried again",
+    "payment.notice_sent": lambda d, v: (
+        f"Told {d.get('name')} of {d.get('amount')} {d.get('currency')} paid for "
+        f"{d.get('month')}, with {_count(d.get('terms'), 'term')}"
+    ),
+    "payment.acknowledged": lambda d, v: (
+        f"{d.get('name')} acknowledged {d.get('amount')} {d.get('currency')} and "
+        f"{_count(d.get('terms'), 'term')}"
+    ),
+    "review.written": _review_written,
+    "review.edited": lambda d, v: (
+        f"You edited review {d.get('review')} (version {d.get('version')})"
+    ),
+    "review.published": lambda d, v: f"You made review {d.get('review')} of {d.get('item')} public",
+    "review.unpublished": lambda d, v: (
+        f"You took review {d.get('review')} of {d.get('item')} out of your public feed"
+    ),
+    "review.sent": lambda d, v: (
+        f"Sent review {d.get('review')} of {d.get('item')} to {_vendor(d, v)}"
+        + (f" (version {d['version']})" if d.get("version", 1) != 1 else "")
+    ),
+    "review.withdrawn": _review_withdrawn,
+    "reviews.feed": _review_feed,
     "vendor.problem": lambda d, v: (
         f"{_vendor(d, v)} reported a problem: {d.get('code')}"
         + (f" — {d['detail']}" if d.get("detail") else "")

@@ -1,7 +1,7 @@
 """Health resources kept sealed: imported from Bundles, listed, shown, exported.
 
 A Bundle is imported whole or not at all: it is validated first
-(:func:`vrm.agent.health.fhir.parse_bundle`), then every resource is written in the
+(:func:`vrm.health.fhir.parse_bundle`), then every resource is written in the
 caller's transaction. Each resource is kept as it arrived, sealed with its type,
 fullUrl and the import's source. The same resource imported again — same type
 and same id — replaces the one held and keeps its number; it is found by a keyed
@@ -22,8 +22,8 @@ from sqlalchemy import Connection, text
 
 from vrm.agent.audit import service as audit
 from vrm.agent.errors import Conflict, NotFound
-from vrm.agent.health.fhir import Entry, ParsedBundle
-from vrm.agent.health.summary import KIND_NAMES, Summary, summarise
+from vrm.health.fhir import Entry, ParsedBundle
+from vrm.health.summary import KIND_NAMES, Summary, summarise
 from vrm.vault import Sealer
 
 _KEY_PURPOSE = "health-resource"
@@ -223,7 +223,7 @@ def bundle_of(found: list[HealthResource]) -> str:
         Conflict: the resources were imported in different FHIR versions (R5 and
             R4B resources cannot share a Bundle).
     """
-    from vrm.agent.health.fhir import collection
+    from vrm.health.fhir import collection
 
     if not found:
         raise NotFound("no health records to export: import a FHIR Bundle first")

@@ -30,6 +30,8 @@ class Purpose(StrEnum):
 
     RELATIONSHIP = "relationship"
     INTENT = "intent"
+    PAYEE = "payee"
+    REVIEWER = "reviewer"  # one for all the person's reviews, linked to no relationship
 
 
 @dataclass(frozen=True)

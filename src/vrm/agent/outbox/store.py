@@ -4,7 +4,9 @@ A message is signed and stored in the same transaction as the change that caused
 it (a profile change, a grant, a relationship request), so a crash either keeps
 both or neither. The signed message names its recipient and carries personal
 data, so it is kept sealed with its inbox URL; the clear columns say only its
-type, its state and when to try again.
+type, its state and when to try again. A message asked to be encrypted (health
+records presented to a doctor) is kept signed and encrypted to its recipient afresh
+on each attempt, so a retry re-signs it like any other.
 
 Messages to one vendor leave in the order they were written: only the oldest
 pending message of each vendor is ever due, so a newer value never arrives before
@@ -24,7 +26,14 @@ from sqlalchemy import Connection, text
 
 from vrm.agent.errors import Conflict, NotFound
 from vrm.agent.identities.service import load_identity
-from vrm.protocol import DEFAULT_MAX_LIFETIME, Identity, compose, new_envelope, sign_message
+from vrm.protocol import (
+    DEFAULT_MAX_LIFETIME,
+    Identity,
+    compose,
+    encrypt_for,
+    new_envelope,
+    sign_message,
+)
 from vrm.protocol.encoding import b64url_decode
 from vrm.protocol.envelope import Envelope
 from vrm.transport.backoff import Backoff
@@ -49,7 +58,7 @@ _INSERT = text(
 
 @dataclass(frozen=True, slots=True)
 class OutgoingMessage:
-    """A message due for delivery: where it goes and the signed text."""
+    """A message due for delivery: where it goes and the signed text (encrypted if asked)."""
 
     row_id: int
     message_id: str
@@ -58,6 +67,8 @@ class OutgoingMessage:
     inbox: str
     token: str
     attempts: int
+    encrypted: bool = False
+    """``token`` is a compact JWE to the recipient (sign, then encrypt)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,6 +135,8 @@ class NewMessage:
     body: BaseModel
     vendor_id: int | None
     thid: str | None = None
+    encrypted: bool = False
+    """Encrypt it to ``to`` when it is sent: only the recipient reads it, not its carriers."""
 
 
 def enqueue(
@@ -139,9 +152,10 @@ def enqueue(
     thid: str | None = None,
     max_age: float = DEFAULT_MAX_AGE,
     now: float | None = None,
+    encrypted: bool = False,
 ) -> str:
-    """Sign a message and keep it for delivery; return its id."""
-    message = NewMessage(sender, to, inbox, type, body, vendor_id, thid)
+    """Sign a message and keep it for delivery (``encrypted``: to ``to``); return its id."""
+    message = NewMessage(sender, to, inbox, type, body, vendor_id, thid, encrypted)
     return enqueue_all(connection, sealer, [message], max_age=max_age, now=now)[0]
 
 
@@ -174,7 +188,13 @@ def enqueue_all(
                 "vendor_id": message.vendor_id,
                 "message_id": envelope.id,
                 "type": message.type,
-                "sealed": _seal_message(sealer, envelope.id, message.inbox, token),
+                "sealed": _seal_message(
+                    sealer,
+                    envelope.id,
+                    message.inbox,
+                    token,
+                    encrypt_to=message.to if message.encrypted else None,
+                ),
                 "now": now,
                 "give_up_at": now + max_age,
             }
@@ -199,9 +219,21 @@ def due(
     ).all()
     messages = []
     for row_id, message_id, vendor_id, kind, sealed, attempts in rows:
-        inbox, token = _open_message(sealer, message_id, sealed)
+        opened = _opened(sealer, message_id, sealed)
+        token, encrypt_to = opened["token"], opened.get("encrypt_to")
+        if encrypt_to:  # each attempt encrypts afresh; the signed message is what is kept
+            token = encrypt_for(encrypt_to, token)
         messages.append(
-            OutgoingMessage(row_id, message_id, vendor_id, kind, inbox, token, attempts)
+            OutgoingMessage(
+                row_id,
+                message_id,
+                vendor_id,
+                kind,
+                opened["inbox"],
+                token,
+                attempts,
+                encrypted=bool(encrypt_to),
+            )
         )
     return messages
 
@@ -359,8 +391,8 @@ def retry(
     sealed = connection.execute(
         text("SELECT sealed_message FROM outbox WHERE id = :id"), {"id": row_id}
     ).scalar_one()
-    inbox, token = _open_message(sealer, current.message_id, sealed)
-    resigned = _resign(connection, sealer, token, max_age=max_age, now=now)
+    opened = _opened(sealer, current.message_id, sealed)
+    resigned = _resign(connection, sealer, opened["token"], max_age=max_age, now=now)
     connection.execute(
         text(
             "UPDATE outbox SET state = 'pending', attempts = 0, next_attempt_at = :now,"
@@ -371,7 +403,13 @@ def retry(
             "id": row_id,
             "now": now,
             "give_up_at": now + max_age,
-            "sealed": _seal_message(sealer, current.message_id, inbox, resigned),
+            "sealed": _seal_message(
+                sealer,
+                current.message_id,
+                opened["inbox"],
+                resigned,
+                encrypt_to=opened.get("encrypt_to"),
+            ),
         },
     )
     return delivery(connection, sealer, row_id)
@@ -487,14 +525,23 @@ def _status(sealer: Sealer, row: Any) -> DeliveryStatus:
     )
 
 
-def _seal_message(sealer: Sealer, message_id: str, inbox: str, token: str) -> bytes:
-    return sealer.seal_text(
-        json.dumps({"inbox": inbox, "token": token}), f"outbox/message/{message_id}"
-    )
+def _seal_message(
+    sealer: Sealer, message_id: str, inbox: str, token: str, *, encrypt_to: str | None = None
+) -> bytes:
+    kept = {"inbox": inbox, "token": token}
+    if encrypt_to is not None:
+        kept["encrypt_to"] = encrypt_to
+    return sealer.seal_text(json.dumps(kept), f"outbox/message/{message_id}")
+
+
+def _opened(sealer: Sealer, message_id: str, sealed: bytes) -> dict[str, str]:
+    """The kept message: its inbox, the signed token, and whom to encrypt it to, if anyone."""
+    opened: dict[str, str] = json.loads(sealer.open_text(sealed, f"outbox/message/{message_id}"))
+    return opened
 
 
 def _open_message(sealer: Sealer, message_id: str, sealed: bytes) -> tuple[str, str]:
-    opened = json.loads(sealer.open_text(sealed, f"outbox/message/{message_id}"))
+    opened = _opened(sealer, message_id, sealed)
     return opened["inbox"], opened["token"]
 
 

@@ -102,7 +102,7 @@ class DeliveryWorker(Rounds):
     async def _send(self, message: OutgoingMessage) -> Outcome:
         async with self._gate:
             try:
-                await self.sender.deliver(message.inbox, message.token)
+                await self.sender.deliver(message.inbox, message.token, encrypted=message.encrypted)
             except DeliveryError as exc:
                 log.info("delivery of %s failed: %s", message.message_id, exc)
                 return Outcome(

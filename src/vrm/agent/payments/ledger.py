@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, text
 
 from vrm.agent.audit import service as audit
-from vrm.agent.errors import Conflict
+from vrm.agent.errors import Conflict, NotFound
 from vrm.agent.payments import payees as store
 from vrm.agent.payments.allocation import Allocation, allocate
 from vrm.agent.payments.money import format_minor, from_minor
@@ -385,3 +385,33 @@ def _place(payment_id: int, month: str) -> str:
 
 def _outcome_place(payment_id: int) -> str:
     return f"payments/{payment_id}/outcome"
+
+
+def make_due(
+    connection: Connection, sealer: Sealer, payment_id: int, *, now: float
+) -> PaymentRecord:
+    """Let the next pay try a failed payment again, though the provider said it would not help.
+
+    The person does this once the cause is mended; the idempotency key stays the same.
+
+    Raises:
+        NotFound: there is no such payment.
+        Conflict: the payment has not failed.
+    """
+    row = connection.execute(
+        text("SELECT month, state FROM payments WHERE id = :id"), {"id": payment_id}
+    ).first()
+    if row is None:
+        raise NotFound(f"no payment {payment_id}")
+    if row.state != FAILED:
+        raise Conflict(f"payment {payment_id} is {row.state}: only a failed payment is tried again")
+    connection.execute(
+        text("UPDATE payments SET retryable = :yes, updated_at = :now WHERE id = :id"),
+        {"yes": True, "now": now, "id": payment_id},
+    )
+    audit.append(
+        connection, sealer, kind="payment.retry_allowed", details={"payment": payment_id}, now=now
+    )
+    return next(
+        record for record in payments(connection, sealer, row.month) if record.id == payment_id
+    )

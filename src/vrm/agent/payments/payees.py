@@ -29,7 +29,9 @@ MAX_TERMS = 20
 MAX_TERM_CHARS = 200
 MAX_NOTE_CHARS = 1000
 MAX_URL_CHARS = 2000
+MAX_ACCOUNT_CHARS = 255
 _MONTH = re.compile(r"(\d{4})-(\d{2})")
+_ACCOUNT = re.compile(r"acct_[A-Za-z0-9]+")
 
 
 @dataclass(frozen=True)
@@ -66,6 +68,8 @@ class Payee:
     """The person's terms that go with every payment (e.g. "no fund-drive calls")."""
     created_at: float
     removed_at: float | None
+    account: str | None = None
+    """The provider account it is paid to (a Stripe connected account, ``acct_…``), if set."""
 
     @property
     def share(self) -> Share:
@@ -82,6 +86,7 @@ class Payee:
             "terms": list(self.terms),
             "created_at": self.created_at,
             "removed_at": self.removed_at,
+            "account": self.account,
         }
 
 
@@ -272,6 +277,54 @@ def remove_payee(connection: Connection, sealer: Sealer, payee_id: int, *, now: 
     return get_payee(connection, sealer, payee_id)
 
 
+def check_account(account: str | None) -> str | None:
+    """``account`` when it names a provider account (``acct_…``); None for none.
+
+    Raises:
+        ValueError: it does not.
+    """
+    if account is None or not account.strip():
+        return None
+    said = account.strip()
+    if not _ACCOUNT.fullmatch(said) or len(said) > MAX_ACCOUNT_CHARS:
+        raise ValueError(
+            f"a payee's account is a Stripe connected account id, e.g. acct_1Nv0FGQ9RKHgCVdK "
+            f"(got {account!r})"
+        )
+    return said
+
+
+def set_account(
+    connection: Connection, sealer: Sealer, payee_id: int, account: str | None, *, now: float
+) -> Payee:
+    """Make ``account`` the provider account ``payee_id`` is paid to (None: no account).
+
+    Raises:
+        NotFound: there is no such payee, or it was removed.
+        ValueError: ``account`` is not an account id.
+    """
+    account = check_account(account)
+    row = connection.execute(
+        text("SELECT sealed_payee, removed_at FROM payees WHERE id = :id"), {"id": payee_id}
+    ).first()
+    if row is None or row.removed_at is not None:
+        raise NotFound(f"no payee {payee_id}" + ("" if row is None else ": it was removed"))
+    details = json.loads(sealer.open_text(row.sealed_payee, _place(payee_id)))
+    details["account"] = account
+    connection.execute(
+        text("UPDATE payees SET sealed_payee = :sealed WHERE id = :id"),
+        {"sealed": sealer.seal_text(json.dumps(details), _place(payee_id)), "id": payee_id},
+    )
+    audit.append(
+        connection,
+        sealer,
+        kind="payee.account",
+        details={"payee": payee_id, "name": details["name"], "account": account},
+        now=now,
+    )
+    return get_payee(connection, sealer, payee_id)
+
+
 # uses
 
 
@@ -367,6 +420,7 @@ def _payee(sealer: Sealer, row: Any) -> Payee:
         terms=tuple(data["terms"]),
         created_at=row.created_at,
         removed_at=row.removed_at,
+        account=data.get("account"),
     )
 
 

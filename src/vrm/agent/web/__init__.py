@@ -12,9 +12,12 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
+from vrm.agent.api.payments_routes import app_provider
 from vrm.agent.errors import AgentError
 from vrm.agent.intents.desk import IntentDesk
+from vrm.agent.payments.desk import PaymentsDesk
 from vrm.agent.personal_agent import PersonalAgent
+from vrm.agent.web.payments_pages import payments_routes
 from vrm.agent.web.routes import page_routes
 from vrm.agent.web.sign_in import passphrase_opens
 from vrm.web.errors import answer_pages_in_html, sentence
@@ -33,12 +36,25 @@ def install_web(
     desk: IntentDesk,
     database: Path,
     limits: SignInLimits | None = None,
+    payments_desk: PaymentsDesk | None = None,
 ) -> None:
-    """Serve the person's pages at ``/`` and their assets at ``/static`` on ``app``."""
+    """Serve the person's pages at ``/`` and their assets at ``/static`` on ``app``.
+
+    ``payments_desk`` is the app's (which ``vrm up`` also runs in its housekeeping);
+    without one, the pages make their own.
+    """
     site = Site.of(TEMPLATES)
     guard = SignInGuard(passphrase_opens(agent.engine), limits or SignInLimits())
     app.include_router(
         page_routes(site=site, agent=agent, desk=desk, guard=guard, database=database)
+    )
+    app.include_router(
+        payments_routes(
+            site=site,
+            agent=agent,
+            desk=payments_desk or PaymentsDesk(agent),
+            provider=lambda: app_provider(app, agent),
+        )
     )
     site.install(app)
     answer_pages_in_html(
@@ -49,12 +65,23 @@ def install_web(
     )
 
 
-NOT_PAGES = ("/api/", "/inbox", "/docs", "/redoc", "/openapi.json", "/health", "/static/")
+NOT_PAGES = (
+    "/api/",
+    "/inbox",
+    "/docs",
+    "/redoc",
+    "/openapi.json",
+    "/static/",
+    "/reviews",  # the public review feed (JSON, for anyone)
+)
 
 
 def is_page(path: str) -> bool:
-    """Whether ``path`` is one of the person's pages (not the API, inbox or assets)."""
-    return not path.startswith(NOT_PAGES) and path != "/api"
+    """Whether ``path`` is one of the person's pages (not the API, inbox or assets).
+
+    ``/health`` is the liveness check; the Health pages are under ``/health-records``.
+    """
+    return not path.startswith(NOT_PAGES) and path not in ("/api", "/health")
 
 
 def _agent_error(exc: Exception) -> tuple[int, str]:

@@ -17,6 +17,9 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from vrm.agent.errors import NotFound
+from vrm.agent.payments.desk import PaymentsDesk
+from vrm.agent.payments.ledger import PaymentRecord
+from vrm.agent.payments.notices import NoticeRecord
 from vrm.agent.personal_agent import PersonalAgent
 from vrm.agent.records.export import MEDIA_TYPES
 from vrm.agent.records.receipts import ReceiptRecord
@@ -52,6 +55,7 @@ def records_routes(*, site: Site, agent: PersonalAgent) -> APIRouter:
             replaced=replaced == "1",
             reminders=agent.reminders(),
             item_count=_item_count,
+            acknowledgements=_acknowledgements(agent) if not query else [],
         )
 
     @router.get("/records/{number}")
@@ -139,6 +143,16 @@ def _vendor_name(agent: PersonalAgent, vendor_id: int) -> str | None:
 def _line_total(price: str, quantity: int) -> str:
     """An item's price times its quantity, as the receipt's decimal text would write it."""
     return str(Decimal(price) * quantity)
+
+
+def _acknowledgements(agent: PersonalAgent) -> list[tuple[PaymentRecord, NoticeRecord]]:
+    """Paid payments whose payee signed a receipt, newest month first."""
+    notices = PaymentsDesk(agent).notices()
+    return [
+        (payment, notices[payment.id])
+        for payment in agent.payments()
+        if payment.id in notices and notices[payment.id].receipt is not None
+    ]
 
 
 def _item_count(record: ReceiptRecord) -> int:

@@ -17,9 +17,12 @@ from vrm.agent.intents.desk import IntentDesk
 from vrm.agent.personal_agent import PersonalAgent
 from vrm.agent.web.attention import attention
 from vrm.agent.web.audit_pages import audit_routes
+from vrm.agent.web.health_pages import health_routes
 from vrm.agent.web.intent_pages import intent_routes
+from vrm.agent.web.loyalty_pages import loyalty_routes
 from vrm.agent.web.profile_pages import profile_routes
 from vrm.agent.web.records_pages import records_routes
+from vrm.agent.web.reviews_pages import reviews_routes
 from vrm.agent.web.settings_pages import settings_routes
 from vrm.agent.web.terms_pages import terms_routes
 from vrm.agent.web.vendor_pages import vendor_routes
@@ -79,6 +82,9 @@ def page_routes(
 
     router.include_router(audit_routes(site=site, agent=agent))
     router.include_router(records_routes(site=site, agent=agent))
+    router.include_router(reviews_routes(site=site, agent=agent))
+    router.include_router(health_routes(site=site, agent=agent))
+    router.include_router(loyalty_routes(site=site, agent=agent))
     router.include_router(terms_routes(site=site, agent=agent))
     router.include_router(settings_routes(site=site, agent=agent, database=database))
     router.include_router(intent_routes(site=site, agent=agent, desk=desk))

@@ -18,7 +18,11 @@ from vrm.vendor.endpoint import VendorEndpoint
 from vrm.vendor.web.customer_pages import customer_routes
 from vrm.vendor.web.demand_pages import demand_routes
 from vrm.vendor.web.errors import CONSOLE, SIGN_OUT
+from vrm.vendor.web.health_pages import health_routes
 from vrm.vendor.web.intent_pages import intent_routes
+from vrm.vendor.web.membership_pages import membership_routes
+from vrm.vendor.web.payment_pages import payment_routes
+from vrm.vendor.web.review_pages import review_routes
 from vrm.web.sign_in import SignInGuard
 from vrm.web.site import SIGN_IN, SignInForm, Site, redirect
 
@@ -76,6 +80,10 @@ def console_routes(*, site: Site, endpoint: VendorEndpoint, guard: SignInGuard) 
         return await site.sign_out(request)
 
     router.include_router(customer_routes(site=site, endpoint=endpoint))
+    router.include_router(health_routes(site=site, endpoint=endpoint))
     router.include_router(intent_routes(site=site, endpoint=endpoint))
+    router.include_router(membership_routes(site=site, endpoint=endpoint))
     router.include_router(demand_routes(site=site, endpoint=endpoint))
+    router.include_router(payment_routes(site=site, endpoint=endpoint))
+    router.include_router(review_routes(site=site, endpoint=endpoint))
     return router

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from vrm.agent.health.summary import summarise
+from vrm.health.summary import summarise
 
 
 def test_a_prescription_names_its_medicine_dosage_and_date() -> None:
