@@ -30,3 +30,18 @@ def run_vrm(
         timeout=60,
         check=False,
     )
+
+
+def ok(result: subprocess.CompletedProcess[str]) -> str:
+    """Assert the command succeeded; its output."""
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def one_line_error(result: subprocess.CompletedProcess[str], expected: str) -> str:
+    """Assert the command failed with one line, no traceback, saying ``expected``; that line."""
+    assert result.returncode == 1, result
+    assert result.stderr.count("\n") == 1, result.stderr
+    assert expected in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr
+    return result.stderr

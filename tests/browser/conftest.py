@@ -75,6 +75,18 @@ def sign_in(page: Any, url: str, passphrase: str = PASSPHRASE) -> None:
     page.get_by_role("heading", name="Home", exact=True).wait_for()
 
 
+def fits_a_phone(context: Any, *urls: str) -> None:
+    """At 390 px wide, signed in as ``context`` is, each page of ``urls`` scrolls only downwards."""
+    phone = context.browser.new_context(
+        viewport={"width": 390, "height": 844}, storage_state=context.storage_state()
+    )
+    small = phone.new_page()
+    for url in urls:
+        small.goto(url)
+        assert small.evaluate("document.documentElement.scrollWidth") <= 390, url
+    phone.close()
+
+
 def screenshot(page: Any, name: str, *, full_page: bool = True) -> Path:
     """Picture ``page`` as ``name``.png; return where it was saved.
 

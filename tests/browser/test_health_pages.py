@@ -18,7 +18,7 @@ import httpx
 import pytest
 
 from tests.agent.health.bundles import SAMPLE
-from tests.browser.conftest import AgentUp, screenshot, sign_in, watched_page
+from tests.browser.conftest import AgentUp, fits_a_phone, screenshot, sign_in, watched_page
 from tests.e2e.test_vendor_endpoint import start_vendor
 from tests.processes import ServiceProcess
 
@@ -118,13 +118,6 @@ def test_import_present_see_it_held_and_withdraw(
     assert "withdrawn" in listed.inner_text()
     assert doctor_api.get(f"/api/customers/{our_did}/health").json() == []
 
-    small = context.browser.new_context(
-        viewport={"width": 390, "height": 844}, storage_state=context.storage_state()
-    )
-    phone = small.new_page()
-    for path in ("/health-records", "/health-records/2"):
-        phone.goto(f"{up.url}{path}")
-        assert phone.evaluate("document.documentElement.scrollWidth") <= 390, path
-    small.close()
+    fits_a_phone(context, f"{up.url}/health-records", f"{up.url}/health-records/2")
     watched.assert_clean()
     context.close()

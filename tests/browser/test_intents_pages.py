@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 import httpx
 import pytest
 
-from tests.browser.conftest import AgentUp, screenshot, sign_in, watched_page
+from tests.browser.conftest import AgentUp, fits_a_phone, screenshot, sign_in, watched_page
 from tests.e2e.test_agent_service import eventually
 from tests.processes import ServiceProcess, free_port, start_service
 from vrm.agent.personal_agent import PersonalAgent
@@ -115,17 +115,6 @@ def offer_rows(page: Any) -> int:
     return rows
 
 
-def fits_a_phone(context: Any, chromium: Any, url: str) -> None:
-    """At 390 px wide the page at ``url`` scrolls only downwards."""
-    phone = chromium.new_context(
-        viewport={"width": 390, "height": 844}, storage_state=context.storage_state()
-    )
-    small = phone.new_page()
-    small.goto(url)
-    assert small.evaluate("document.documentElement.scrollWidth") <= 390, url
-    phone.close()
-
-
 def test_compose_receive_compare_and_accept_an_offer(
     chromium: Any, agent_up: Callable[..., AgentUp], market: Market
 ) -> None:
@@ -192,7 +181,7 @@ def test_compose_receive_compare_and_accept_an_offer(
         return "flowing" in page.locator("#taken").inner_text()
 
     eventually(relationship_accepted, what="South Kitchens accepting the relationship", timeout=30)
-    fits_a_phone(context, chromium, intent_url)
+    fits_a_phone(context, intent_url)
 
     page.get_by_role("link", name="Home").click()
     page.get_by_role("heading", name="Home", exact=True).wait_for()
@@ -202,7 +191,7 @@ def test_compose_receive_compare_and_accept_an_offer(
     listed = page.locator("table.intents-table")
     assert "offer taken" in listed.inner_text()
     screenshot(page, "intents")
-    fits_a_phone(context, chromium, f"{agent.url}/intents")
+    fits_a_phone(context, f"{agent.url}/intents")
 
     # The audit log says what was taken and declined, and that its chain is whole.
     page.get_by_role("link", name="Audit").click()
@@ -220,7 +209,7 @@ def test_compose_receive_compare_and_accept_an_offer(
 
     eventually(receipt_listed, what="South Kitchens's receipt in the records", timeout=30)
     screenshot(page, "records")
-    fits_a_phone(context, chromium, f"{agent.url}/records")
+    fits_a_phone(context, f"{agent.url}/records")
     page.locator("table.receipts a").first.click()
     page.get_by_role("heading", name=re.compile("^Order offer-")).wait_for()
     assert "due" in page.locator(".facts").inner_text()  # an invoice: the sale is not paid yet

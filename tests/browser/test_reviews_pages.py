@@ -12,20 +12,9 @@ from typing import Any
 
 import pytest
 
-from tests.browser.conftest import AgentUp, screenshot, sign_in, watched_page
+from tests.browser.conftest import AgentUp, fits_a_phone, screenshot, sign_in, watched_page
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
-
-
-def fits_a_phone(chromium: Any, context: Any, url: str) -> None:
-    """At 390 px wide the page at ``url`` scrolls only downwards."""
-    small = chromium.new_context(
-        viewport={"width": 390, "height": 844}, storage_state=context.storage_state()
-    )
-    page = small.new_page()
-    page.goto(url)
-    assert page.evaluate("document.documentElement.scrollWidth") <= 390, url
-    small.close()
 
 
 def test_write_a_review_turn_the_feed_on_and_open_it(
@@ -65,8 +54,7 @@ def test_write_a_review_turn_the_feed_on_and_open_it(
     feed_url = page.get_by_label("Your feed's address").input_value()
     assert feed_url == f"{agent.url}/reviews"
     screenshot(page, "reviews")
-    for url in (f"{agent.url}/my-reviews", f"{agent.url}/my-reviews/new", review_url):
-        fits_a_phone(chromium, context, url)
+    fits_a_phone(context, f"{agent.url}/my-reviews", f"{agent.url}/my-reviews/new", review_url)
 
     watched.assert_clean()
     missing: list[str] = []

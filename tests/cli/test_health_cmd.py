@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import subprocess
 from pathlib import Path
@@ -12,10 +11,11 @@ from fhir.resources.bundle import Bundle
 
 from tests.agent.health.bundles import SAMPLE, resource, sample, text
 from tests.agent.vendors import Clock, VendorNetwork, connect
+from tests.cli.homes import filled_home
 from tests.commandline import run_vrm
 from vrm.agent.home import AgentHome
 from vrm.agent.personal_agent import PersonalAgent
-from vrm.agent.setup import init_agent, unlocked
+from vrm.agent.setup import init_agent
 from vrm.vault import FAST_INSECURE_KDF
 
 PASSPHRASE = "correct horse"
@@ -99,19 +99,12 @@ def test_export_chosen_records_to_a_file(home: Path, tmp_path: Path) -> None:
 @pytest.fixture
 def doctor_home(tmp_path: Path) -> Path:
     """An agent holding the sample's records and an active relationship with a doctor."""
-    init_agent(AgentHome(tmp_path), PASSPHRASE, kdf=FAST_INSECURE_KDF)
 
-    async def relate() -> None:
-        network, clock = VendorNetwork(), Clock()
-        try:
-            with unlocked(AgentHome(tmp_path), PASSPHRASE) as opened:
-                person = PersonalAgent(opened.engine, opened.sealer, clock=clock)
-                person.import_health_bundle(text(sample()), "clinic.json")
-                await connect(person, network, "Leith Practice", clock=clock)
-        finally:
-            await network.aclose()
+    async def relate(person: PersonalAgent, network: VendorNetwork, clock: Clock) -> None:
+        person.import_health_bundle(text(sample()), "clinic.json")
+        await connect(person, network, "Leith Practice", clock=clock)
 
-    asyncio.run(relate())
+    filled_home(tmp_path, PASSPHRASE, relate)
     return tmp_path
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import subprocess
 import time
@@ -12,12 +11,10 @@ import pytest
 
 from tests.agent.loyalty.cards import credential, give, revoke
 from tests.agent.vendors import Clock, VendorNetwork, connect
+from tests.cli.homes import filled_home
 from tests.commandline import run_vrm
-from vrm.agent.home import AgentHome
 from vrm.agent.personal_agent import PersonalAgent
-from vrm.agent.setup import init_agent, unlocked
 from vrm.protocol import CredentialStanding, MemorySeenIds, verify_membership
-from vrm.vault import FAST_INSECURE_KDF
 
 PASSPHRASE = "correct horse"
 
@@ -30,27 +27,18 @@ def vrm(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
 def home(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     """An agent holding Corner Grocer's gold membership and a revoked one; the grocer's DID."""
     folder = tmp_path_factory.mktemp("loyalty")
-    init_agent(AgentHome(folder), PASSPHRASE, kdf=FAST_INSECURE_KDF)
 
-    async def fill() -> str:
-        network, clock = VendorNetwork(), Clock()
-        try:
-            with unlocked(AgentHome(folder), PASSPHRASE) as opened:
-                person = PersonalAgent(opened.engine, opened.sealer, clock=clock)
-                grocer, relationship = await connect(person, network, "Corner Grocer", clock=clock)
-                old = credential(grocer, relationship, clock=clock, tier="wine")
-                give(person, grocer, relationship, old, clock=clock)
-                revoke(
-                    person, grocer, relationship, old.credential.id, clock=clock, reason="closed"
-                )
-                clock.advance(1)
-                gold = credential(grocer, relationship, clock=clock)
-                give(person, grocer, relationship, gold, clock=clock)
-                return grocer.did
-        finally:
-            await network.aclose()
+    async def fill(person: PersonalAgent, network: VendorNetwork, clock: Clock) -> str:
+        grocer, relationship = await connect(person, network, "Corner Grocer", clock=clock)
+        old = credential(grocer, relationship, clock=clock, tier="wine")
+        give(person, grocer, relationship, old, clock=clock)
+        revoke(person, grocer, relationship, old.credential.id, clock=clock, reason="closed")
+        clock.advance(1)
+        gold = credential(grocer, relationship, clock=clock)
+        give(person, grocer, relationship, gold, clock=clock)
+        return grocer.did
 
-    return folder, asyncio.run(fill())
+    return folder, filled_home(folder, PASSPHRASE, fill)
 
 
 def test_list_and_show(home: tuple[Path, str]) -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.commandline import run_vrm
+from tests.commandline import ok, one_line_error, run_vrm
 from vrm.agent.home import AgentHome
 from vrm.agent.payments.allocation import PerUse, Weight
 from vrm.agent.payments.providers import LedgerOnlyProvider
@@ -22,18 +22,6 @@ PASSPHRASE = "correct horse"
 
 def vrm(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return run_vrm(*args, home=home, passphrase=PASSPHRASE)
-
-
-def ok(result: subprocess.CompletedProcess[str]) -> str:
-    assert result.returncode == 0, result.stderr
-    return result.stdout
-
-
-def one_line_error(result: subprocess.CompletedProcess[str], expected: str) -> None:
-    assert result.returncode == 1
-    assert result.stderr.count("\n") == 1, result.stderr
-    assert expected in result.stderr
-    assert "Traceback" not in result.stderr
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.agent.payments.providers import CountingProvider, refused
-from tests.commandline import run_vrm
+from tests.commandline import ok, run_vrm
 from tests.e2e.test_agent_service import eventually
 from tests.e2e.test_vendor_endpoint import start_vendor
 from vrm.agent.home import AgentHome
@@ -25,11 +25,6 @@ pytestmark = pytest.mark.e2e
 
 def vrm(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return run_vrm(*args, home=home, passphrase=PASSPHRASE)
-
-
-def ok(result: subprocess.CompletedProcess[str]) -> str:
-    assert result.returncode == 0, result.stderr
-    return result.stdout
 
 
 def test_pay_now_tells_the_payee_with_the_terms(tmp_path: Path) -> None:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.commandline import run_vrm
+from tests.commandline import one_line_error, run_vrm
 from tests.stubs.stripe_stub import BLOG, CUSTOMER, RADIO, SECRET_KEY, StripeStub, start_stripe_stub
 from vrm.agent.home import AgentHome
 from vrm.agent.setup import init_agent
@@ -29,14 +29,6 @@ def ok(result: subprocess.CompletedProcess[str]) -> str:
     assert result.returncode == 0, result.stderr
     assert SECRET_KEY not in result.stdout + result.stderr
     return result.stdout
-
-
-def one_line_error(result: subprocess.CompletedProcess[str], expected: str) -> str:
-    assert result.returncode == 1
-    assert result.stderr.count("\n") == 1, result.stderr
-    assert expected in result.stderr
-    assert "Traceback" not in result.stderr
-    return result.stderr
 
 
 @pytest.fixture(scope="module")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import csv
 import datetime as dt
 import io
@@ -15,11 +14,9 @@ import pytest
 from tests.agent.records.sales import item, sale, send
 from tests.agent.test_intents import publish, wanted
 from tests.agent.vendors import Clock, VendorNetwork, connect
-from tests.commandline import run_vrm
-from vrm.agent.home import AgentHome
+from tests.cli.homes import filled_home
+from tests.commandline import one_line_error, run_vrm
 from vrm.agent.personal_agent import PersonalAgent
-from vrm.agent.setup import init_agent, unlocked
-from vrm.vault import FAST_INSECURE_KDF
 
 PASSPHRASE = "correct horse"
 SOON = (dt.date.today() + dt.timedelta(days=10)).isoformat()
@@ -29,34 +26,20 @@ def vrm(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return run_vrm(*args, home=home, passphrase=PASSPHRASE)
 
 
-def one_line_error(result: subprocess.CompletedProcess[str], expected: str) -> None:
-    assert result.returncode == 1
-    assert result.stderr.count("\n") == 1, result.stderr
-    assert expected in result.stderr
-    assert "Traceback" not in result.stderr
-
-
 @pytest.fixture(scope="module")
 def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """An agent holding two receipts from Corner Shop (a kettle under warranty) and an intent."""
     folder = tmp_path_factory.mktemp("records")
-    init_agent(AgentHome(folder), PASSPHRASE, kdf=FAST_INSECURE_KDF)
 
-    async def fill() -> None:
-        network, clock = VendorNetwork(), Clock()
-        try:
-            with unlocked(AgentHome(folder), PASSPHRASE) as opened:
-                person = PersonalAgent(opened.engine, opened.sealer, clock=clock)
-                shop, relationship = await connect(person, network, "Corner Shop", clock=clock)
-                kettle = item("Blue kettle", "39.90", sku="KT-22", warrantyEnd=SOON)
-                send(person, shop, relationship, sale(kettle, note="Gift"), clock=clock)
-                teapot = item("Teapot", "25.00")
-                send(person, shop, relationship, sale(teapot, order="A-1002"), clock=clock)
-                publish(person, wanted("a quiet dishwasher"))
-        finally:
-            await network.aclose()
+    async def fill(person: PersonalAgent, network: VendorNetwork, clock: Clock) -> None:
+        shop, relationship = await connect(person, network, "Corner Shop", clock=clock)
+        kettle = item("Blue kettle", "39.90", sku="KT-22", warrantyEnd=SOON)
+        send(person, shop, relationship, sale(kettle, note="Gift"), clock=clock)
+        teapot = item("Teapot", "25.00")
+        send(person, shop, relationship, sale(teapot, order="A-1002"), clock=clock)
+        publish(person, wanted("a quiet dishwasher"))
 
-    asyncio.run(fill())
+    filled_home(folder, PASSPHRASE, fill)
     return folder
 
 

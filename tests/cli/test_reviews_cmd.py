@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import subprocess
 from pathlib import Path
@@ -10,12 +9,10 @@ from pathlib import Path
 import pytest
 
 from tests.agent.vendors import Clock, VendorNetwork, connect
-from tests.commandline import run_vrm
-from vrm.agent.home import AgentHome
+from tests.cli.homes import filled_home
+from tests.commandline import one_line_error, run_vrm
 from vrm.agent.personal_agent import PersonalAgent
-from vrm.agent.setup import init_agent, unlocked
 from vrm.protocol import PartyState, verify_review
-from vrm.vault import FAST_INSECURE_KDF
 
 PASSPHRASE = "correct horse"
 KETTLE = (
@@ -35,29 +32,15 @@ def vrm(home: Path, *args: str, stdin: str | None = None) -> subprocess.Complete
     return run_vrm(*args, home=home, passphrase=PASSPHRASE, stdin=stdin)
 
 
-def one_line_error(result: subprocess.CompletedProcess[str], expected: str) -> None:
-    assert result.returncode == 1
-    assert result.stderr.count("\n") == 1, result.stderr
-    assert expected in result.stderr
-    assert "Traceback" not in result.stderr
-
-
 @pytest.fixture
 def home(tmp_path: Path) -> Path:
     """An agent related with Book Barn, which refused the relationship; no review yet."""
     folder = tmp_path / "agent"
-    init_agent(AgentHome(folder), PASSPHRASE, kdf=FAST_INSECURE_KDF)
 
-    async def fill() -> None:
-        network, clock = VendorNetwork(), Clock()
-        try:
-            with unlocked(AgentHome(folder), PASSPHRASE) as opened:
-                person = PersonalAgent(opened.engine, opened.sealer, clock=clock)
-                await connect(person, network, "Book Barn", clock=clock, state=PartyState.REFUSED)
-        finally:
-            await network.aclose()
+    async def fill(person: PersonalAgent, network: VendorNetwork, clock: Clock) -> None:
+        await connect(person, network, "Book Barn", clock=clock, state=PartyState.REFUSED)
 
-    asyncio.run(fill())
+    filled_home(folder, PASSPHRASE, fill)
     return folder
 
 

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from tests.agent.vendors import VendorNetwork
-from tests.commandline import run_vrm
+from tests.commandline import one_line_error, run_vrm
 from vrm.agent.home import AgentHome
 from vrm.agent.personal_agent import PersonalAgent
 from vrm.agent.setup import init_agent, unlocked
@@ -56,13 +56,6 @@ def signed_agreement() -> dict[str, Any]:
 def write(path: Path, document: Any) -> Path:
     path.write_text(json.dumps(document), encoding="utf-8")
     return path
-
-
-def one_line_error(result: subprocess.CompletedProcess[str], expected: str) -> None:
-    assert result.returncode == 1, result
-    assert result.stderr.count("\n") == 1, result.stderr
-    assert expected in result.stderr, result.stderr
-    assert "Traceback" not in result.stderr
 
 
 def test_list_shows_the_roster_and_the_additional_terms(tmp_path: Path) -> None:

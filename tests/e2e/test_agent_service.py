@@ -66,15 +66,6 @@ def serve(home: Path, token: str) -> RunningAgent:
     return RunningAgent(home, service, client)
 
 
-@pytest.fixture
-def running_agent(tmp_path: Path) -> Iterator[RunningAgent]:
-    token = prepare_home(tmp_path / "agent")
-    running = serve(tmp_path / "agent", token)
-    yield running
-    running.api.close()
-    running.service.stop()
-
-
 @pytest.fixture(scope="module")
 def grocer() -> Iterator[ServiceProcess]:
     fleet = start_fleet(1, base="grocer")

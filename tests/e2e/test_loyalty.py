@@ -9,7 +9,6 @@ revocation reaches the person.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,20 +16,11 @@ import httpx
 import pytest
 
 from tests.commandline import run_vrm
-from tests.e2e.test_agent_service import RunningAgent, eventually, prepare_home, relate, serve
+from tests.e2e.test_agent_service import RunningAgent, eventually, relate
 from tests.e2e.test_vendor_endpoint import start_vendor
 
 pytestmark = pytest.mark.e2e
 GOLD = {"tier": "gold", "benefits": ["10% off fresh bread", "free delivery"], "program": "Club"}
-
-
-@pytest.fixture
-def running_agent(tmp_path: Path) -> Iterator[RunningAgent]:
-    token = prepare_home(tmp_path / "agent")
-    running = serve(tmp_path / "agent", token)
-    yield running
-    running.api.close()
-    running.service.stop()
 
 
 def verify(api: httpx.Client, code: str) -> httpx.Response:

@@ -6,26 +6,16 @@ person's terms, keeps it, and signs a receipt that lands in the person's records
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.e2e.test_agent_service import RunningAgent, eventually, prepare_home, serve
+from tests.e2e.test_agent_service import RunningAgent, eventually
 from tests.e2e.test_vendor_endpoint import start_vendor
 
 pytestmark = pytest.mark.e2e
 TERMS = ["no fund-drive calls", "no resale of my contact"]
-
-
-@pytest.fixture
-def running_agent(tmp_path: Path) -> Iterator[RunningAgent]:
-    token = prepare_home(tmp_path / "agent")
-    running = serve(tmp_path / "agent", token)
-    yield running
-    running.api.close()
-    running.service.stop()
 
 
 def post(agent: RunningAgent, path: str, body: dict[str, Any], status: int = 200) -> Any:

@@ -9,25 +9,15 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.e2e.test_agent_service import RunningAgent, eventually, prepare_home, relate, serve
+from tests.e2e.test_agent_service import RunningAgent, eventually, relate
 from tests.e2e.test_vendor_endpoint import start_vendor
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture
-def running_agent(tmp_path: Path) -> Iterator[RunningAgent]:
-    token = prepare_home(tmp_path / "agent")
-    running = serve(tmp_path / "agent", token)
-    yield running
-    running.api.close()
-    running.service.stop()
 
 
 def receipt(total: str, *, warranty_end: str) -> dict[str, Any]:

@@ -23,24 +23,13 @@ from tests.e2e.test_agent_service import (
     PASSPHRASE,
     RunningAgent,
     eventually,
-    prepare_home,
     relate,
-    serve,
 )
 from tests.e2e.test_vendor_endpoint import start_vendor
 from vrm.protocol.encoding import b64url_decode, b64url_encode
 
 pytestmark = pytest.mark.e2e
 CC_BY_NC = "https://creativecommons.org/licenses/by-nc/4.0/"
-
-
-@pytest.fixture
-def running_agent(tmp_path: Path) -> Iterator[RunningAgent]:
-    token = prepare_home(tmp_path / "agent")
-    running = serve(tmp_path / "agent", token)
-    yield running
-    running.api.close()
-    running.service.stop()
 
 
 @pytest.fixture

@@ -31,15 +31,6 @@ pytestmark = pytest.mark.e2e
 EMAIL = "ann@example.org"
 
 
-@pytest.fixture
-def running_agent(tmp_path: Path) -> Iterator[RunningAgent]:
-    token = prepare_home(tmp_path / "agent")
-    running = serve(tmp_path / "agent", token)
-    yield running
-    running.api.close()
-    running.service.stop()
-
-
 def vendor_with(home: Path, settings: str) -> tuple[ServiceProcess, httpx.Client]:
     """``vrm serve vendor`` with these TOML settings."""
     home.mkdir(parents=True)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -24,15 +23,6 @@ from tests.processes import ServiceProcess, start_service
 from vrm.protocol import PROFILE_UPDATE, Identity, ProfileUpdate, compose
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture
-def running_agent(tmp_path: Path) -> Iterator[RunningAgent]:
-    token = prepare_home(tmp_path / "agent")
-    running = serve(tmp_path / "agent", token)
-    yield running
-    running.api.close()
-    running.service.stop()
 
 
 def start_vendor(home: Path, *extra: str, port: int = 0) -> tuple[ServiceProcess, httpx.Client]:

@@ -66,13 +66,11 @@ def _page(
     if status >= 500:
         log.error("could not show %s", request.url.path, exc_info=exc)
     visitor = site.visitor(request)
-    return site.pages.render(
-        "problem.html",
+    return site.pages.problem(
         status=status,
-        session=visitor if visitor is not None and visitor.signed_in else None,
-        status_code=status,
         message=message,
         home=site.home,
+        session=visitor if visitor is not None and visitor.signed_in else None,
     )
 
 

@@ -1,9 +1,10 @@
-"""Reading a submitted form and checking its CSRF token.
+"""Reading a submitted form and checking its CSRF token; capping an upload's body.
 
-Forms arrive URL-encoded (the pages upload no files), so the standard library
-reads them and no multipart parser is needed. Every state-changing form carries
-its session's CSRF token in a hidden field; a POST whose token is missing or is
-not the session's is refused before anything is done.
+Forms arrive URL-encoded, so the standard library reads them and no multipart
+parser is needed; the few pages that take a file read it through
+:func:`capped_receive`. Every state-changing form carries its session's CSRF
+token; a POST whose token is missing or is not the session's is refused before
+anything is done.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import hmac
 from urllib.parse import parse_qs
 
 from starlette.requests import Request
+from starlette.types import Message, Receive
 
 from vrm.web.sessions import Session
 
@@ -62,3 +64,27 @@ def check_csrf(session: Session | None, fields: dict[str, str]) -> None:
     presented = fields.get(CSRF_FIELD, "")
     if session is None or not hmac.compare_digest(presented.encode(), session.csrf_token.encode()):
         raise FormRefused("this form was not sent from your session: open the page again")
+
+
+def capped_receive(receive: Receive, limit: int, refusal: str) -> Receive:
+    """``receive`` that refuses a body longer than ``limit`` bytes, however it is sent.
+
+    Args:
+        receive: The request's ASGI ``receive``.
+        limit: The most bytes the body may have.
+        refusal: What the refusal says (the page's words for its upload).
+
+    Raises:
+        FormTooLarge: from the returned ``receive``, once the body passes ``limit``.
+    """
+    seen = 0
+
+    async def capped() -> Message:
+        nonlocal seen
+        message = await receive()
+        seen += len(message.get("body", b""))
+        if seen > limit:
+            raise FormTooLarge(refusal)
+        return message
+
+    return capped

@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
-from starlette.responses import HTMLResponse
+from starlette.responses import HTMLResponse, Response
 
 from vrm.web.security import secure
+
+if TYPE_CHECKING:
+    from vrm.web.sessions import Session
 
 SHARED_TEMPLATES = Path(__file__).with_name("templates")
 STATIC = Path(__file__).with_name("static")
@@ -31,6 +34,17 @@ def iso(epoch: float | None) -> str:
     if epoch is None:
         return ""
     return dt.datetime.fromtimestamp(epoch).astimezone().isoformat(timespec="seconds")
+
+
+def download(content: bytes | str, *, media_type: str, filename: str) -> Response:
+    """``content`` handed out as the file ``filename``, with the headers every page carries."""
+    response = Response(
+        content,
+        media_type=media_type,
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+    secure(response.headers)
+    return response
 
 
 class Pages:
@@ -65,3 +79,16 @@ class Pages:
         response = HTMLResponse(html, status_code=status, headers=headers)
         secure(response.headers)
         return response
+
+    def problem(
+        self, *, status: int, message: str, home: str, session: Session | None
+    ) -> HTMLResponse:
+        """The problem page: ``message`` with the ``status``, and a way back to ``home``."""
+        return self.render(
+            "problem.html",
+            status=status,
+            session=session,
+            status_code=status,
+            message=message,
+            home=home,
+        )

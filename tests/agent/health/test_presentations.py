@@ -83,6 +83,15 @@ def delivered(person: PersonalAgent, clock: Clock) -> None:
             )
 
 
+def hba1c_presented(person: PersonalAgent, clock: Clock, *, duration: str) -> Presentation:
+    """The sample's HbA1c presented to the doctor for ``duration``, and taken by it."""
+    presented = HealthDesk(person).present(
+        ids_of(person, "obs-hba1c"), "1", purpose="x", duration=duration
+    )
+    delivered(person, clock)
+    return presented
+
+
 def confirm(
     person: PersonalAgent,
     doctor: Vendor,
@@ -250,8 +259,7 @@ async def test_withdrawing_tells_the_doctor_at_once_and_only_once(
     """health.withdraw (revoked), encrypted; the state is withdrawn; a second time: Conflict."""
     vendor, relationship = doctor
     desk = HealthDesk(person)
-    presented = desk.present(ids_of(person, "obs-hba1c"), "1", purpose="x", duration="1d")
-    delivered(person, clock)
+    presented = hba1c_presented(person, clock, duration="1d")
     withdrawn = desk.withdraw(presented.id)
     assert withdrawn.state == "withdrawn"
     [message] = sent(person, vendor, clock)
@@ -273,8 +281,7 @@ async def test_a_grant_that_ends_is_withdrawn_once_by_housekeeping(
     """Past its end it reads expired at once; the sweep sends one health.withdraw (expired)."""
     vendor, relationship = doctor
     desk = HealthDesk(person)
-    presented = desk.present(ids_of(person, "obs-hba1c"), "1", purpose="x", duration="1h")
-    delivered(person, clock)
+    presented = hba1c_presented(person, clock, duration="1h")
     assert desk.sweep() == []
     clock.advance(HOUR)
     assert desk.presentation(presented.id).state == "expired"
@@ -297,8 +304,7 @@ async def test_the_doctor_s_confirmation_is_kept_and_ends_the_presentation(
     """Deleted by the doctor at the end, before housekeeping: confirmed, expired, nothing sent."""
     vendor, relationship = doctor
     desk = HealthDesk(person)
-    presented = desk.present(ids_of(person, "obs-hba1c"), "1", purpose="x", duration="1h")
-    delivered(person, clock)
+    presented = hba1c_presented(person, clock, duration="1h")
     clock.advance(HOUR)
     confirm(person, vendor, relationship, presented, reason="expired", clock=clock)
     confirm(person, vendor, relationship, presented, reason="revoked", clock=clock)  # kept once
@@ -350,8 +356,7 @@ async def test_ending_the_relationship_ends_its_presentations_without_another_me
     """Ended at once as read; the sweep records it and sends nothing (the end told the doctor)."""
     vendor, relationship = doctor
     desk = HealthDesk(person)
-    presented = desk.present(ids_of(person, "obs-hba1c"), "1", purpose="x", duration="1d")
-    delivered(person, clock)
+    presented = hba1c_presented(person, clock, duration="1d")
     person.end(str(relationship.id))
     delivered(person, clock)
     assert desk.presentation(presented.id).state == "ended"

@@ -2,24 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.stubs.stripe_stub import BLOG, CUSTOMER, RADIO, SECRET_KEY, StripeStub, start_stripe_stub
+from tests.stubs.stripe_stub import BLOG, CUSTOMER, RADIO, SECRET_KEY, StripeStub
 from vrm.agent.personal_agent import PersonalAgent
 
 pytestmark = pytest.mark.anyio
-
-
-@pytest.fixture(scope="module")
-def stub() -> Iterator[StripeStub]:
-    """One stand-in process for the module."""
-    running = start_stripe_stub()
-    yield running
-    running.service.stop()
 
 
 @pytest.fixture

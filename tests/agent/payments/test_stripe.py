@@ -7,7 +7,6 @@ counts the money that actually moved, not the calls the provider made.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -20,7 +19,6 @@ from tests.stubs.stripe_stub import (
     RADIO,
     SECRET_KEY,
     StripeStub,
-    start_stripe_stub,
 )
 from vrm.agent.payments.allocation import Fixed, Weight
 from vrm.agent.payments.payees import Payee
@@ -37,14 +35,6 @@ from vrm.agent.personal_agent import PersonalAgent
 
 MARCH = "2026-03"
 DECLINING_CARD = "pm_card_chargeDeclined"
-
-
-@pytest.fixture(scope="module")
-def stub() -> Iterator[StripeStub]:
-    """One stand-in process for the module."""
-    running = start_stripe_stub()
-    yield running
-    running.service.stop()
 
 
 @pytest.fixture

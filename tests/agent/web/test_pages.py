@@ -6,6 +6,7 @@ import re
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -53,6 +54,14 @@ def csrf_of(page: httpx.Response) -> str:
     found = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
     assert found, page.text
     return found.group(1)
+
+
+async def submit(
+    client: httpx.AsyncClient, page: str, action: str, **fields: Any
+) -> httpx.Response:
+    """Submit the form of ``page`` to ``action`` with its CSRF token."""
+    form = await client.get(page)
+    return await client.post(action, data={"csrf_token": csrf_of(form), **fields})
 
 
 async def sign_in(client: httpx.AsyncClient, passphrase: str = PASSPHRASE) -> httpx.Response:

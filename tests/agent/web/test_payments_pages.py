@@ -9,7 +9,7 @@ import pytest
 
 from tests.agent.payments.providers import CountingProvider, refused
 from tests.agent.payments.test_notices import paid_station, receipt
-from tests.agent.web.test_pages import csrf_of
+from tests.agent.web.test_pages import submit
 from vrm.agent.payments.allocation import Weight
 from vrm.agent.personal_agent import PersonalAgent
 
@@ -17,8 +17,8 @@ pytestmark = pytest.mark.anyio
 
 
 async def post(client: httpx.AsyncClient, path: str, fields: dict[str, str]) -> httpx.Response:
-    page = await client.get("/payments")
-    return await client.post(path, data={"csrf_token": csrf_of(page), **fields})
+    """Submit a form of the Payments page to ``path``."""
+    return await submit(client, "/payments", path, **fields)
 
 
 async def test_a_budget_and_payees_set_on_the_page_are_shared_and_paid(

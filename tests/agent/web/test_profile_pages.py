@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from tests.agent.vendors import Clock, VendorNetwork, connect, deliver, refusal
-from tests.agent.web.test_pages import build_client, csrf_of
+from tests.agent.web.test_pages import build_client, csrf_of, submit
 from vrm.agent.outbox.worker import DeliveryWorker
 from vrm.agent.personal_agent import PersonalAgent
 from vrm.agent.setup import UnlockedAgent
@@ -34,8 +34,8 @@ def live_region(page: str) -> str:
 
 
 async def save(client: httpx.AsyncClient, path: str, **fields: str) -> httpx.Response:
-    page = await client.get("/profile")
-    return await client.post(f"/profile/{path}", data={"csrf_token": csrf_of(page), **fields})
+    """Submit a form of the Profile page to ``/profile/{path}``."""
+    return await submit(client, "/profile", f"/profile/{path}", **fields)
 
 
 async def test_the_profile_needs_a_session(

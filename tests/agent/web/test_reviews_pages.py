@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import httpx
 import pytest
 
 from tests.agent.vendors import Clock, VendorNetwork, connect
-from tests.agent.web.test_pages import csrf_of
+from tests.agent.web.test_pages import submit
 from vrm.agent.personal_agent import PersonalAgent
 from vrm.agent.reviews.desk import ReviewDesk
 from vrm.protocol import PartyState
@@ -27,14 +25,6 @@ KETTLE = {
     "no_ai_training": "on",
     "public": "on",
 }
-
-
-async def submit(
-    client: httpx.AsyncClient, page: str, action: str, **fields: Any
-) -> httpx.Response:
-    """Submit the form of ``page`` to ``action`` with its CSRF token."""
-    form = await client.get(page)
-    return await client.post(action, data={"csrf_token": csrf_of(form), **fields})
 
 
 async def test_writing_a_review_on_the_page_signs_and_shows_it(

@@ -18,7 +18,7 @@ import json
 import re
 import uuid
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from vrm.agent.config import load_config
 from vrm.agent.errors import Conflict
@@ -148,18 +148,17 @@ class HealthDesk:
             presented = store.get(connection, agent.sealer, number, now=now)
             if presented.state != store.ACTIVE:
                 raise Conflict(f"presentation {number} is {presented.state} already")
-            relationship = get_relationship(connection, agent.sealer, presented.vendor_id)
-            body = HealthWithdraw(presentation=presented.presentation, reason="revoked")
-            message_id = _send(connection, agent, relationship, body, max_age, now)
-            store.close(
-                connection,
-                agent.sealer,
-                presented,
-                state=store.WITHDRAWN,
-                now=now,
-                withdrawal=message_id,
+            queued.append(
+                _withdraw(
+                    connection,
+                    agent,
+                    presented,
+                    reason="revoked",
+                    state=store.WITHDRAWN,
+                    max_age=max_age,
+                    now=now,
+                )
             )
-            queued.append(message_id)
             return store.get(connection, agent.sealer, number, now=now)
 
     def presentations(self) -> list[Presentation]:
@@ -185,18 +184,17 @@ class HealthDesk:
                 if presented.state == store.ENDED or presented.deletion_confirmed:
                     store.close(connection, agent.sealer, presented, state=presented.state, now=now)
                     continue
-                relationship = get_relationship(connection, agent.sealer, presented.vendor_id)
-                body = HealthWithdraw(presentation=presented.presentation, reason="expired")
-                message_id = _send(connection, agent, relationship, body, max_age, now)
-                store.close(
-                    connection,
-                    agent.sealer,
-                    presented,
-                    state=store.EXPIRED,
-                    now=now,
-                    withdrawal=message_id,
+                queued.append(
+                    _withdraw(
+                        connection,
+                        agent,
+                        presented,
+                        reason="expired",
+                        state=store.EXPIRED,
+                        max_age=max_age,
+                        now=now,
+                    )
                 )
-                queued.append(message_id)
             return list(queued)
 
 
@@ -246,6 +244,28 @@ def _in_words(seconds: float) -> str:
             count = int(seconds // unit)
             return f"{count} {_UNIT_WORDS[unit]}{'s' if count != 1 else ''}"
     return f"{seconds:g} seconds"
+
+
+def _withdraw(
+    connection: Connection,
+    agent: PersonalAgent,
+    presented: Presentation,
+    *,
+    reason: Literal["revoked", "expired"],
+    state: str,
+    max_age: float,
+    now: float,
+) -> str:
+    """Tell the doctor to delete what ``presented`` gave it, and close it as ``state``.
+
+    Returns:
+        The id of the ``health.withdraw`` queued.
+    """
+    relationship = get_relationship(connection, agent.sealer, presented.vendor_id)
+    body = HealthWithdraw(presentation=presented.presentation, reason=reason)
+    message_id = _send(connection, agent, relationship, body, max_age, now)
+    store.close(connection, agent.sealer, presented, state=state, now=now, withdrawal=message_id)
+    return message_id
 
 
 def _send(

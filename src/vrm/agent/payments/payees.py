@@ -214,10 +214,7 @@ def add_payee(
             {"blank": b"", "now": now},
         ).scalar_one()
     )
-    connection.execute(
-        text("UPDATE payees SET sealed_payee = :sealed WHERE id = :id"),
-        {"sealed": sealer.seal_text(json.dumps(details), _place(payee_id)), "id": payee_id},
-    )
+    _seal(connection, sealer, payee_id, details)
     audit.append(
         connection,
         sealer,
@@ -311,10 +308,7 @@ def set_account(
         raise NotFound(f"no payee {payee_id}" + ("" if row is None else ": it was removed"))
     details = json.loads(sealer.open_text(row.sealed_payee, _place(payee_id)))
     details["account"] = account
-    connection.execute(
-        text("UPDATE payees SET sealed_payee = :sealed WHERE id = :id"),
-        {"sealed": sealer.seal_text(json.dumps(details), _place(payee_id)), "id": payee_id},
-    )
+    _seal(connection, sealer, payee_id, details)
     audit.append(
         connection,
         sealer,
@@ -445,6 +439,14 @@ def _checked_terms(terms: list[str]) -> list[str]:
     if len(kept) > MAX_TERMS:
         raise ValueError(f"a payee carries at most {MAX_TERMS} terms")
     return kept
+
+
+def _seal(connection: Connection, sealer: Sealer, payee_id: int, details: dict[str, Any]) -> None:
+    """Keep the payee's ``details`` sealed in its row, bound to it."""
+    connection.execute(
+        text("UPDATE payees SET sealed_payee = :sealed WHERE id = :id"),
+        {"sealed": sealer.seal_text(json.dumps(details), _place(payee_id)), "id": payee_id},
+    )
 
 
 def _place(payee_id: int) -> str:

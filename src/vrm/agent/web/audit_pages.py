@@ -13,7 +13,7 @@ from starlette.responses import Response
 from vrm.agent.audit import service as audit
 from vrm.agent.audit.described import describe
 from vrm.agent.personal_agent import PersonalAgent
-from vrm.web.security import secure
+from vrm.web.pages import download
 from vrm.web.sessions import Session
 from vrm.web.site import Site
 
@@ -87,12 +87,10 @@ def audit_routes(*, site: Site, agent: PersonalAgent) -> APIRouter:
         document = [
             {"seq": e.seq, "at": e.at, "kind": e.kind, "details": e.details} for e in entries
         ]
-        response = Response(
+        return download(
             json.dumps(document, indent=2, ensure_ascii=False),
             media_type="application/json",
-            headers={"Content-Disposition": 'attachment; filename="vrm-audit.json"'},
+            filename="vrm-audit.json",
         )
-        secure(response.headers)
-        return response
 
     return router

@@ -18,15 +18,14 @@ import anyio.to_thread
 from fastapi import APIRouter, Depends, Request
 from starlette.datastructures import UploadFile
 from starlette.responses import Response
-from starlette.types import Message, Receive
 
 from vrm.agent.api.health_routes import FHIR_JSON, MAX_BUNDLE_BYTES
 from vrm.agent.errors import AgentError, NotFound
 from vrm.agent.health.desk import HealthDesk
 from vrm.agent.health.store import HealthResource
 from vrm.agent.personal_agent import PersonalAgent
-from vrm.web.forms import CSRF_FIELD, FormTooLarge, check_csrf
-from vrm.web.security import secure
+from vrm.web.forms import CSRF_FIELD, capped_receive, check_csrf
+from vrm.web.pages import download
 from vrm.web.sessions import Session
 from vrm.web.site import Site, redirect
 
@@ -96,13 +95,8 @@ def health_routes(*, site: Site, agent: PersonalAgent) -> APIRouter:
     def record_page(number: str, session: Session = Depends(site.signed_in)) -> Response:  # noqa: B008
         record = _record(agent, number)
         if record is None:
-            return pages.render(
-                "problem.html",
-                status=404,
-                session=session,
-                status_code=404,
-                message="There is no such health record.",
-                home=PAGE,
+            return pages.problem(
+                status=404, message="There is no such health record.", home=PAGE, session=session
             )
         return pages.render("health_record.html", session=session, current="health", record=record)
 
@@ -113,7 +107,9 @@ def health_routes(*, site: Site, agent: PersonalAgent) -> APIRouter:
     ) -> Response:
         # The token comes in the address, so it is checked before the body is read.
         check_csrf(session, {CSRF_FIELD: request.query_params.get(CSRF_FIELD, "")})
-        capped = Request(request.scope, receive=_capped(request.receive, 3 * MAX_BUNDLE_BYTES))
+        limit = 3 * MAX_BUNDLE_BYTES
+        refusal = f"nothing was imported: the upload is over {limit >> 20} MiB"
+        capped = Request(request.scope, receive=capped_receive(request.receive, limit, refusal))
         async with capped.form(max_files=1, max_fields=2, max_part_size=MAX_BUNDLE_BYTES) as form:
             upload, pasted = form.get("bundle_file"), form.get("bundle_text")
             pasted = pasted if isinstance(pasted, str) else ""
@@ -145,13 +141,7 @@ def health_routes(*, site: Site, agent: PersonalAgent) -> APIRouter:
             partial(agent.export_health_bundle, None, to="web")
         )
         stamp = dt.date.fromtimestamp(agent.clock()).isoformat()
-        response = Response(
-            document,
-            media_type=FHIR_JSON,
-            headers={"Content-Disposition": f'attachment; filename="health-records-{stamp}.json"'},
-        )
-        secure(response.headers)
-        return response
+        return download(document, media_type=FHIR_JSON, filename=f"health-records-{stamp}.json")
 
     @router.post(PAGE + "/present")
     async def present(
@@ -236,18 +226,3 @@ def _record(agent: PersonalAgent, number: str) -> HealthResource | None:
         return agent.health_resource(int(number))
     except NotFound:
         return None
-
-
-def _capped(receive: Receive, limit: int) -> Receive:
-    """``receive`` that refuses a body longer than ``limit`` bytes, however it is sent."""
-    seen = 0
-
-    async def capped() -> Message:
-        nonlocal seen
-        message = await receive()
-        seen += len(message.get("body", b""))
-        if seen > limit:
-            raise FormTooLarge(f"nothing was imported: the upload is over {limit >> 20} MiB")
-        return message
-
-    return capped

@@ -123,13 +123,8 @@ def loyalty_routes(*, site: Site, agent: PersonalAgent) -> APIRouter:
         try:
             shown = desk.present(membership_id, to="web")
         except Conflict as exc:
-            return pages.render(
-                "problem.html",
-                status=409,
-                session=session,
-                status_code=409,
-                message=sentence(str(exc)),
-                home=LOYALTY_PAGE,
+            return pages.problem(
+                status=409, message=sentence(str(exc)), home=LOYALTY_PAGE, session=session
             )
         return pages.render(
             "loyalty_checkout.html",

@@ -36,7 +36,7 @@ from vrm.agent.web.profile_view import (
     said,
     value_lines,
 )
-from vrm.web.security import secure
+from vrm.web.pages import download
 from vrm.web.sessions import Session
 from vrm.web.site import Site, redirect
 
@@ -113,13 +113,7 @@ def profile_routes(*, site: Site, agent: PersonalAgent) -> APIRouter:
         document, _ = await anyio.to_thread.run_sync(
             partial(agent.export_profile, format="vcard", to=WEB)
         )
-        response = Response(
-            document,
-            media_type="text/vcard; charset=utf-8",
-            headers={"Content-Disposition": 'attachment; filename="profile.vcf"'},
-        )
-        secure(response.headers)
-        return response
+        return download(document, media_type="text/vcard; charset=utf-8", filename="profile.vcf")
 
     @router.post("/profile/import")
     async def import_vcard(

@@ -23,7 +23,7 @@ from vrm.agent.payments.notices import NoticeRecord
 from vrm.agent.personal_agent import PersonalAgent
 from vrm.agent.records.export import MEDIA_TYPES
 from vrm.agent.records.receipts import ReceiptRecord
-from vrm.web.security import secure
+from vrm.web.pages import download
 from vrm.web.sessions import Session
 from vrm.web.site import Site, redirect
 
@@ -62,13 +62,8 @@ def records_routes(*, site: Site, agent: PersonalAgent) -> APIRouter:
     def receipt_page(number: str, session: Session = Depends(site.signed_in)) -> Response:  # noqa: B008
         record = _record(agent, number)
         if record is None:
-            return pages.render(
-                "problem.html",
-                status=404,
-                session=session,
-                status_code=404,
-                message="There is no such receipt.",
-                home="/records",
+            return pages.problem(
+                status=404, message="There is no such receipt.", home="/records", session=session
             )
         return pages.render(
             "receipt.html",
@@ -90,15 +85,9 @@ def records_routes(*, site: Site, agent: PersonalAgent) -> APIRouter:
             raise ValueError("choose CSV or JSON")
         document = await anyio.to_thread.run_sync(partial(agent.export_receipts, chosen, to="web"))
         stamp = dt.date.fromtimestamp(agent.clock()).isoformat()
-        response = Response(
-            document,
-            media_type=MEDIA_TYPES[chosen],
-            headers={
-                "Content-Disposition": f'attachment; filename="vrm-receipts-{stamp}.{chosen}"'
-            },
+        return download(
+            document, media_type=MEDIA_TYPES[chosen], filename=f"vrm-receipts-{stamp}.{chosen}"
         )
-        secure(response.headers)
-        return response
 
     @router.post("/intents/{number}/journal")
     async def note(

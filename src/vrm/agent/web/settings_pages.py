@@ -17,15 +17,14 @@ from fastapi import APIRouter, Depends, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from starlette.responses import Response
-from starlette.types import Message, Receive
 
 from vrm.agent.backup import NotABackup, backup_bytes, pending_restore, stage_restore
 from vrm.agent.config import AgentConfig
 from vrm.agent.keystore import issue_token
 from vrm.agent.personal_agent import PersonalAgent
 from vrm.vault import WrongPassphrase
-from vrm.web.forms import CSRF_FIELD, FormTooLarge, check_csrf
-from vrm.web.security import secure
+from vrm.web.forms import CSRF_FIELD, capped_receive, check_csrf
+from vrm.web.pages import download
 from vrm.web.sessions import Session
 from vrm.web.site import Site, redirect
 
@@ -85,13 +84,9 @@ def settings_routes(*, site: Site, agent: PersonalAgent, database: Path) -> APIR
     async def download_backup(session: Session = Depends(site.signed_in)) -> Response:  # noqa: B008
         copied = await anyio.to_thread.run_sync(backup_bytes, database)
         stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
-        response = Response(
-            copied,
-            media_type="application/vnd.sqlite3",
-            headers={"Content-Disposition": f'attachment; filename="vrm-backup-{stamp}.db"'},
+        return download(
+            copied, media_type="application/vnd.sqlite3", filename=f"vrm-backup-{stamp}.db"
         )
-        secure(response.headers)
-        return response
 
     @router.post("/settings/restore")
     async def restore(
@@ -100,7 +95,10 @@ def settings_routes(*, site: Site, agent: PersonalAgent, database: Path) -> APIR
     ) -> Response:
         # The upload's CSRF token comes in the URL, so it is checked before the body is read.
         check_csrf(session, {CSRF_FIELD: request.query_params.get(CSRF_FIELD, "")})
-        capped = Request(request.scope, receive=_capped(request.receive, MAX_BACKUP_BYTES))
+        refusal = f"the file is larger than any backup of an agent ({MAX_BACKUP_BYTES >> 30} GiB)"
+        capped = Request(
+            request.scope, receive=capped_receive(request.receive, MAX_BACKUP_BYTES, refusal)
+        )
         async with capped.form(max_files=1, max_fields=2, max_part_size=4096) as form:
             upload = form.get("backup")
             passphrase = form.get("passphrase")
@@ -130,23 +128,6 @@ def settings_routes(*, site: Site, agent: PersonalAgent, database: Path) -> APIR
         return await page(session, request, 200, token=request.app.state.api_token)
 
     return router
-
-
-def _capped(receive: Receive, limit: int) -> Receive:
-    """``receive`` that refuses a body longer than ``limit`` bytes, however it is sent."""
-    seen = 0
-
-    async def capped() -> Message:
-        nonlocal seen
-        message = await receive()
-        seen += len(message.get("body", b""))
-        if seen > limit:
-            raise FormTooLarge(
-                f"the file is larger than any backup of an agent ({limit >> 30} GiB)"
-            )
-        return message
-
-    return capped
 
 
 def _status(response: Response, status: int) -> Response:
