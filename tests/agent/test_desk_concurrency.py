@@ -26,7 +26,7 @@ from vrm.transport import HttpReply
 pytestmark = pytest.mark.anyio
 
 EXCHANGE_HOST = "x.example"  # where tests.agent.test_intents.publish says the exchange is
-LOCK_HELD = 0.5
+LOCK_HELD = 1.0
 """Seconds another connection holds the database's write lock."""
 
 

@@ -134,7 +134,9 @@ def create_agent_app(
     seen_ids = open_seen_ids(str(seen_ids_path))
     sender = Sender(AiohttpTransport(policy=agent.address_policy()))
     desk = IntentDesk(agent, transport=sender.transport)
-    payments_desk = PaymentsDesk(agent, transport=sender.transport)
+    # Payees are looked up rarely (a first notice): the desk opens a client for that
+    # round and closes it, so no session outlives an app whose lifespan never ran.
+    payments_desk = PaymentsDesk(agent)
     worker = DeliveryWorker(
         agent.engine, agent.sealer, sender, backoff=backoff, poll_interval=poll_interval
     )
